@@ -1,0 +1,194 @@
+"""The ``omegraph`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from omegraph import __version__
+from omegraph.settings import Settings, SettingsError, load_settings
+from resolvers.accounts import parse_level
+from resolvers.errors import DomainError
+from resolvers.passwords import hash_password
+from resolvers.validate import clean_username
+from store.db import create_db_engine, session_factory
+from store.migrate import DatabaseNotMigrated, check_migrated, upgrade
+from store.models import AuthSession, Experimenter, ExperimenterGroup, GroupMembership
+
+
+class CliError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        result: int = args.run(settings, args)
+        return result
+    except (CliError, SettingsError, DomainError, DatabaseNotMigrated) as exc:
+        print(f"omegraph: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="omegraph", description="OMEGraph image data server")
+    parser.add_argument("--version", action="version", version=f"omegraph {__version__}")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the API server (embedded worker and watcher)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--demo", action="store_true",
+                       help="also create a demo user, group, project and dataset")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
+    db.add_parser("upgrade", help="migrate the database to this version").set_defaults(
+        run=_db_upgrade)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(title="user commands")
+    add = user.add_parser("add", help="create a user (password prompted)")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true")
+    add.add_argument("--group", action="append", default=[], help="group name; repeatable")
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(run=_user_add)
+    passwd = user.add_parser("passwd", help="set a user's password")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.set_defaults(run=_user_passwd)
+
+    group = commands.add_parser("group", help="manage groups").add_subparsers(
+        title="group commands")
+    gadd = group.add_parser("add", help="create a group")
+    gadd.add_argument("name")
+    gadd.add_argument("--perms", default="rw----",
+                      help="rw---- private, rwr--- read-only, rwra-- read-annotate, "
+                           "rwrw-- read-write")
+    gadd.set_defaults(run=_group_add)
+
+    config = commands.add_parser("config", help="settings").add_subparsers(
+        title="config commands")
+    config.add_parser("show", help="print the effective settings, secrets masked").set_defaults(
+        run=_config_show)
+    return parser
+
+
+def _with_session(settings: Settings, work: Callable[[Session], int]) -> int:
+    engine = create_db_engine(settings.db_url)
+    try:
+        check_migrated(engine)
+        with session_factory(engine)() as db:
+            return work(db)
+    finally:
+        engine.dispose()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise CliError("the passwords do not match")
+    return first
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = create_db_engine(settings.db_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    name = clean_username(args.name)
+    password = _read_password(args.password_stdin)
+
+    def work(db: Session) -> int:
+        if db.scalar(select(Experimenter.id).where(Experimenter.username == name)):
+            raise CliError(f"user {name!r} already exists")
+        groups = []
+        for group_name in args.group:
+            group = db.scalar(select(ExperimenterGroup).where(ExperimenterGroup.name == group_name))
+            if group is None:
+                raise CliError(f"no group named {group_name!r}")
+            groups.append(group)
+        user = Experimenter(username=name, password_hash=hash_password(password),
+                            is_admin=args.admin,
+                            default_group_id=groups[0].id if groups else None)
+        db.add(user)
+        db.flush()
+        db.add_all([GroupMembership(experimenter_id=user.id, group_id=g.id) for g in groups])
+        db.commit()
+        print(f"created user {name} (Experimenter:{user.id})")
+        return 0
+
+    return _with_session(settings, work)
+
+
+def _user_passwd(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_password(args.password_stdin)
+
+    def work(db: Session) -> int:
+        user = db.scalar(select(Experimenter).where(Experimenter.username == args.name))
+        if user is None:
+            raise CliError(f"no user named {args.name!r}")
+        user.password_hash = hash_password(password)
+        # A new password ends every existing session of that user.
+        for session in db.scalars(select(AuthSession).where(AuthSession.experimenter_id == user.id)):
+            session.revoked = True
+        db.commit()
+        print(f"password of {user.username} changed; their sessions were ended")
+        return 0
+
+    return _with_session(settings, work)
+
+
+def _group_add(settings: Settings, args: argparse.Namespace) -> int:
+    level = parse_level(args.perms)
+
+    def work(db: Session) -> int:
+        if db.scalar(select(ExperimenterGroup.id).where(ExperimenterGroup.name == args.name)):
+            raise CliError(f"group {args.name!r} already exists")
+        group = ExperimenterGroup(name=args.name, permissions=level.value)
+        db.add(group)
+        db.commit()
+        print(f"created group {args.name} (Group:{group.id}, {level.value})")
+        return 0
+
+    return _with_session(settings, work)
+
+
+def _config_show(settings: Settings, _args: argparse.Namespace) -> int:
+    shown = settings.masked()
+    width = max(len(name) for name in shown)
+    for name, value in shown.items():
+        print(f"{name.ljust(width)}  {value}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from omegraph.serve import serve
+
+    overrides = {k: getattr(args, k) for k in ("host", "port", "workers") if getattr(args, k)}
+    return serve(load_settings(**overrides) if overrides else settings, demo=args.demo)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

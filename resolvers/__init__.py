@@ -1,0 +1,1 @@
+"""What the API does: permission-scoped queries, mutations, dataloaders and services."""

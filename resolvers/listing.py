@@ -1,0 +1,134 @@
+"""Permission-scoped, filtered, keyset-paginated listing of any owned model."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import enum
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from resolvers.actor import Actor
+from resolvers.errors import Invalid
+from resolvers.filters import ListFilter, apply_filter
+from resolvers.permissions import read_filter
+
+
+class SortField(enum.StrEnum):
+    ID = "id"
+    NAME = "name"
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    sort: SortField = SortField.ID
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Any]
+    cursors: Sequence[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def page_size(request: PageRequest, default: int, maximum: int) -> int:
+    for name in ("first", "last"):
+        value = getattr(request, name)
+        if value is not None and not 0 <= value <= maximum:
+            raise Invalid(f"{name} must be between 0 and {maximum}", name)
+    if request.first is not None and request.last is not None:
+        raise Invalid("give either first or last, not both", "last")
+    size = request.first if request.first is not None else request.last
+    return default if size is None else size
+
+
+def _sort_column(model: Any, sort: SortField) -> Any:
+    if sort is SortField.NAME:
+        column = getattr(model, "name", None)
+        if column is None or model.__table__.c["name"].nullable:
+            raise Invalid(f"{model.kind} objects cannot be sorted by name", "sort")
+        return column
+    return getattr(model, sort.value)
+
+
+def encode_cursor(value: Any, pk: int) -> str:
+    if isinstance(value, dt.datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: SortField, field: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(pk, int):
+            raise TypeError("cursor id")
+        if sort in (SortField.CREATED, SortField.UPDATED):
+            value = dt.datetime.fromisoformat(value)
+        elif sort is SortField.ID and value != pk:
+            raise ValueError("cursor value")
+        elif sort is SortField.NAME and not isinstance(value, str):
+            raise TypeError("cursor value")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Invalid("malformed cursor", field) from exc
+    return value, pk
+
+
+def _keyset(column: Any, model: Any, value: Any, pk: int, forward: bool) -> ColumnElement[bool]:
+    """Rows strictly after (forward) or before the cursor position; sort columns are NOT NULL."""
+    if forward:
+        return or_(column > value, and_(column == value, model.id > pk))
+    return or_(column < value, and_(column == value, model.id < pk))
+
+
+def base_query(model: Any, actor: Actor, spec: ListFilter) -> Any:
+    return apply_filter(select(model).where(read_filter(model, actor)), model, spec)
+
+
+def list_page(db: Session, model: Any, actor: Actor, spec: ListFilter, request: PageRequest,
+              size: int) -> Page:
+    column = _sort_column(model, request.sort)
+    backwards = request.last is not None
+    # Walk the index in the requested order, or against it when paging backwards.
+    forward = request.descending == backwards
+    query = base_query(model, actor, spec)
+    cursor_arg = "before" if backwards else "after"
+    cursor = request.before if backwards else request.after
+    if cursor is not None:
+        value, pk = decode_cursor(cursor, request.sort, cursor_arg)
+        query = query.where(_keyset(column, model, value, pk, forward))
+    ordering = (column.asc(), model.id.asc()) if forward else (column.desc(), model.id.desc())
+    if request.sort is SortField.ID:
+        ordering = ordering[1:]
+    rows = list(db.scalars(query.order_by(*ordering).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    sort_attr = column.key
+    cursors = [encode_cursor(getattr(row, sort_attr), row.id) for row in rows]
+    return Page(
+        rows=rows, cursors=cursors,
+        has_next_page=more if not backwards else request.before is not None,
+        has_previous_page=more if backwards else request.after is not None,
+    )
+
+
+def count(db: Session, model: Any, actor: Actor, spec: ListFilter) -> int:
+    subquery = base_query(model, actor, spec).with_only_columns(model.id).subquery()
+    return int(db.scalar(select(func.count()).select_from(subquery)) or 0)

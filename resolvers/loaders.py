@@ -1,0 +1,203 @@
+"""Per-request dataloaders: one ``WHERE key IN (...)`` query per batch, results in key order.
+
+Every batch applies the same read filter as the list queries, so a relationship never reveals
+an object its reader could not fetch directly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from strawberry.dataloader import DataLoader
+
+from resolvers.actor import Actor
+from resolvers.permissions import read_filter
+from resolvers.unit import RequestDb
+from store.models import (
+    ANNOTATION_LINKS,
+    CONTAINER_LINKS,
+    Annotation,
+    Channel,
+    Experimenter,
+    ExperimenterGroup,
+    GroupMembership,
+    MapValue,
+    Owned,
+    Pixels,
+    Roi,
+    Shape,
+    Well,
+    WellSample,
+)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# SQLite allows 32766 bound parameters; stay well under for both backends.
+MAX_BATCH = 5000
+
+
+def _loader(db: RequestDb, fetch: Callable[[Session, list[K]], Sequence[V]]) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> Sequence[V]:
+        return await db.run(fetch, keys)
+
+    return DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
+
+
+def by_key(rows: Sequence[Any], keys: Sequence[K], attr: str) -> list[Any]:
+    found = {getattr(row, attr): row for row in rows}
+    return [found.get(key) for key in keys]
+
+
+def grouped(rows: Sequence[Any], keys: Sequence[K], attr: str) -> list[list[Any]]:
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, attr)].append(row)
+    return [groups.get(key, []) for key in keys]
+
+
+def objects_by_id(actor: Actor, model: type[Owned]) -> Callable[[Session, list[int]], list[Any]]:
+    def fetch(db: Session, ids: list[int]) -> list[Any]:
+        rows = db.scalars(select(model).where(model.id.in_(ids), read_filter(model, actor)))
+        return by_key(list(rows), ids, "id")
+
+    return fetch
+
+
+def children_by_fk(actor: Actor, model: Any, fk: str, order: Any
+                   ) -> Callable[[Session, list[int]], list[list[Any]]]:
+    column = getattr(model, fk)
+
+    def fetch(db: Session, ids: list[int]) -> list[list[Any]]:
+        rows = db.scalars(
+            select(model).where(column.in_(ids), read_filter(model, actor)).order_by(order)
+        )
+        return grouped(list(rows), ids, fk)
+
+    return fetch
+
+
+def linked(actor: Actor, link: Any, target: Any, key_side: str
+           ) -> Callable[[Session, list[int]], list[list[Any]]]:
+    """Objects on the other side of a link table; both the link and the target must be readable."""
+    key_col = getattr(link, key_side)
+    other_col = link.child_id if key_side == "parent_id" else link.parent_id
+
+    def fetch(db: Session, ids: list[int]) -> list[list[Any]]:
+        rows = db.execute(
+            select(key_col, target)
+            .join(target, target.id == other_col)
+            .where(key_col.in_(ids), read_filter(link, actor), read_filter(target, actor))
+            .order_by(target.id)
+        ).all()
+        groups: dict[int, list[Any]] = defaultdict(list)
+        for key, obj in rows:
+            groups[key].append(obj)
+        return [groups.get(key, []) for key in ids]
+
+    return fetch
+
+
+def annotations_of(actor: Actor, parent: Any) -> Callable[[Session, list[int]], list[list[Any]]]:
+    link = ANNOTATION_LINKS[parent]
+
+    def fetch(db: Session, ids: list[int]) -> list[list[Any]]:
+        rows = db.execute(
+            select(link.parent_id, Annotation)
+            .join(Annotation, Annotation.id == link.annotation_id)
+            .where(link.parent_id.in_(ids), read_filter(link, actor),
+                   read_filter(Annotation, actor))
+            .order_by(Annotation.id)
+        ).all()
+        groups: dict[int, list[Any]] = defaultdict(list)
+        for key, annotation in rows:
+            # One annotation may be linked by several users to the same object.
+            if annotation not in groups[key]:
+                groups[key].append(annotation)
+        return [groups.get(key, []) for key in ids]
+
+    return fetch
+
+
+def experimenters_by_id(db: Session, ids: list[int]) -> list[Any]:
+    # Owners of visible data are visible; names of people are not secret within a server.
+    return by_key(list(db.scalars(select(Experimenter).where(Experimenter.id.in_(ids)))), ids, "id")
+
+
+def groups_by_id(db: Session, ids: list[int]) -> list[Any]:
+    rows = db.scalars(select(ExperimenterGroup).where(ExperimenterGroup.id.in_(ids)))
+    return by_key(list(rows), ids, "id")
+
+
+def memberships_of_groups(db: Session, ids: list[int]) -> list[list[Any]]:
+    rows = db.scalars(
+        select(GroupMembership).where(GroupMembership.group_id.in_(ids))
+        .order_by(GroupMembership.experimenter_id)
+    )
+    return grouped(list(rows), ids, "group_id")
+
+
+def memberships_of_users(db: Session, ids: list[int]) -> list[list[Any]]:
+    rows = db.scalars(
+        select(GroupMembership).where(GroupMembership.experimenter_id.in_(ids))
+        .order_by(GroupMembership.group_id)
+    )
+    return grouped(list(rows), ids, "experimenter_id")
+
+
+def map_values_of(db: Session, ids: list[int]) -> list[list[Any]]:
+    rows = db.scalars(
+        select(MapValue).where(MapValue.annotation_id.in_(ids)).order_by(MapValue.index)
+    )
+    return grouped(list(rows), ids, "annotation_id")
+
+
+class Loaders:
+    """All loaders of one request, built in the GraphQL context factory."""
+
+    def __init__(self, db: RequestDb, actor: Actor) -> None:
+        from store.models import OWNED_MODELS
+
+        self.object_by_id: dict[str, DataLoader[int, Any]] = {
+            kind: _loader(db, objects_by_id(actor, model)) for kind, model in OWNED_MODELS.items()
+        }
+        self.experimenter_by_id = _loader(db, experimenters_by_id)
+        self.group_by_id = _loader(db, groups_by_id)
+        self.memberships_by_group = _loader(db, memberships_of_groups)
+        self.memberships_by_user = _loader(db, memberships_of_users)
+        self.pixels_by_image = _loader(db, _single(children_by_fk(actor, Pixels, "image_id",
+                                                                  Pixels.id)))
+        self.channels_by_pixels = _loader(db, children_by_fk(actor, Channel, "pixels_id",
+                                                             Channel.index))
+        self.rois_by_image = _loader(db, children_by_fk(actor, Roi, "image_id", Roi.id))
+        self.shapes_by_roi = _loader(db, children_by_fk(actor, Shape, "roi_id", Shape.id))
+        self.wells_by_plate = _loader(db, children_by_fk(actor, Well, "plate_id", Well.id))
+        self.samples_by_well = _loader(db, children_by_fk(actor, WellSample, "well_id",
+                                                          WellSample.id))
+        self.samples_by_image = _loader(db, children_by_fk(actor, WellSample, "image_id",
+                                                           WellSample.id))
+        self.map_values_by_annotation = _loader(db, map_values_of)
+        self.annotations_by_parent: dict[str, DataLoader[int, list[Any]]] = {
+            parent.kind: _loader(db, annotations_of(actor, parent)) for parent in ANNOTATION_LINKS
+        }
+        # children_by_link["Project"] -> datasets of projects; parents_by_link["Dataset"] -> ...
+        self.children_by_link: dict[str, DataLoader[int, list[Any]]] = {}
+        self.parents_by_link: dict[str, DataLoader[int, list[Any]]] = {}
+        for link in CONTAINER_LINKS:
+            parent, child = link.__link_parent__, link.__link_child__
+            self.children_by_link[parent.kind] = _loader(db, linked(actor, link, child,
+                                                                    "parent_id"))
+            self.parents_by_link[child.kind] = _loader(db, linked(actor, link, parent,
+                                                                  "child_id"))
+
+
+def _single(fetch: Callable[[Session, list[int]], list[list[Any]]]
+            ) -> Callable[[Session, list[int]], list[Any]]:
+    def first(db: Session, ids: list[int]) -> list[Any]:
+        return [rows[0] if rows else None for rows in fetch(db, ids)]
+
+    return first

@@ -1,0 +1,117 @@
+"""Login sessions: opaque bearer tokens, stored only as their sha256, with idle and absolute expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from resolvers.actor import Actor, Membership
+from resolvers.errors import Unauthenticated
+from resolvers.passwords import hash_password, needs_rehash, verify_password
+from store.accounts import (
+    AuthSession,
+    Experimenter,
+    ExperimenterGroup,
+    GroupMembership,
+    PermissionLevel,
+)
+from store.base import utcnow
+
+# Refreshing last_seen on every request would turn every read into a write.
+LAST_SEEN_RESOLUTION = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_timeout: dt.timedelta
+    absolute_timeout: dt.timedelta
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    expires: dt.datetime
+    user_id: int
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def login(db: Session, username: str, password: str, policy: SessionPolicy,
+          user_agent: str | None = None, client_address: str | None = None) -> IssuedSession:
+    """Check credentials and open a session; one error message for every failure reason."""
+    user = db.scalar(select(Experimenter).where(Experimenter.username == username))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        raise Unauthenticated("wrong username or password", "password")
+    assert user.password_hash is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session = AuthSession(
+        token_hash=token_digest(token), experimenter_id=user.id, created=now, last_seen=now,
+        expires=now + policy.absolute_timeout,
+        user_agent=(user_agent or "")[:255] or None, client_address=client_address,
+    )
+    db.add(session)
+    db.commit()
+    return IssuedSession(token=token, expires=session.expires, user_id=user.id)
+
+
+def logout(db: Session, token: str) -> bool:
+    result = db.execute(
+        update(AuthSession)
+        .where(AuthSession.token_hash == token_digest(token), AuthSession.revoked.is_(False))
+        .values(revoked=True)
+    )
+    db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def authenticate(db: Session, token: str, policy: SessionPolicy) -> Actor:
+    """Resolve a bearer token to an Actor, or raise Unauthenticated."""
+    row = db.execute(
+        select(AuthSession, Experimenter)
+        .join(Experimenter, Experimenter.id == AuthSession.experimenter_id)
+        .where(AuthSession.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        raise Unauthenticated("invalid session token")
+    session, user = row.tuple()
+    now = utcnow()
+    if session.revoked or not user.active:
+        raise Unauthenticated("session has ended; log in again")
+    if session.expires <= now or session.last_seen + policy.idle_timeout <= now:
+        raise Unauthenticated("session has expired; log in again")
+    if now - session.last_seen >= LAST_SEEN_RESOLUTION:
+        session.last_seen = now
+        db.commit()
+    return replace(load_actor(db, user), session_id=session.id)
+
+
+def load_actor(db: Session, user: Experimenter) -> Actor:
+    rows = db.execute(
+        select(GroupMembership.group_id, GroupMembership.is_owner, ExperimenterGroup.permissions)
+        .join(ExperimenterGroup, ExperimenterGroup.id == GroupMembership.group_id)
+        .where(GroupMembership.experimenter_id == user.id)
+    ).all()
+    memberships = {gid: Membership(PermissionLevel(perms), owner) for gid, owner, perms in rows}
+    levels: dict[int, PermissionLevel] = {}
+    if user.is_admin:
+        levels = {
+            gid: PermissionLevel(perms)
+            for gid, perms in db.execute(
+                select(ExperimenterGroup.id, ExperimenterGroup.permissions)
+            ).all()
+        }
+    return Actor(
+        user_id=user.id, username=user.username, is_admin=user.is_admin,
+        memberships=memberships, group_levels=levels, default_group_id=user.default_group_id,
+    )

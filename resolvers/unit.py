@@ -1,0 +1,46 @@
+"""One database session per request, reached from async code through a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class RequestDb:
+    """Serialises a request's blocking database work onto threads, one call at a time.
+
+    A Session is not thread-safe; dataloaders of one request may fire together, so calls are
+    queued behind a lock and each runs whole in a thread (asyncio.to_thread), never blocking the
+    event loop that serves other requests.
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._session: Session | None = None
+        self._lock = asyncio.Lock()
+
+    async def run(self, fn: Callable[Concatenate[Session, P], T], *args: P.args,
+                  **kwargs: P.kwargs) -> T:
+        async with self._lock:
+            return await asyncio.to_thread(self._call, fn, *args, **kwargs)
+
+    def _call(self, fn: Callable[Concatenate[Session, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> T:
+        if self._session is None:
+            self._session = self._factory()
+        try:
+            return fn(self._session, *args, **kwargs)
+        except BaseException:
+            self._session.rollback()
+            raise
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await asyncio.to_thread(session.close)

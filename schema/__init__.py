@@ -1,0 +1,1 @@
+"""GraphQL types, inputs, result unions and the Schema object (strawberry). Thin by design."""

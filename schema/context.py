@@ -1,0 +1,45 @@
+"""The typed GraphQL context: who is asking, their database unit and their dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as StrawberryInfo
+
+from omegraph.settings import Settings
+from resolvers.actor import Actor
+from resolvers.errors import Unauthenticated
+from resolvers.loaders import Loaders
+from resolvers.sessions import SessionPolicy
+from resolvers.unit import RequestDb
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response | None
+    db: RequestDb
+    settings: Settings
+    policy: SessionPolicy
+    actor_or_none: Actor | None
+    token: str | None = None
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> Actor:
+        if self.actor_or_none is None:
+            raise Unauthenticated("log in first: send a session token as 'Authorization: Bearer'")
+        return self.actor_or_none
+
+    @property
+    def loaders(self) -> Loaders:
+        # Built lazily, once per request, for the authenticated actor.
+        if self._loaders is None:
+            self._loaders = Loaders(self.db, self.actor)
+        return self._loaders
+
+
+Info = StrawberryInfo[Context, Any]

@@ -1,0 +1,71 @@
+"""Typed errors returned in mutation result unions, and the mapping from domain errors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+
+from resolvers.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, Unauthenticated
+from resolvers.errors import ErrorCode as DomainErrorCode
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+
+
+@strawberry.interface(description="An expected failure: what went wrong and which input caused it.")
+class Error:
+    code: ErrorCode
+    message: str
+    field: str | None = strawberry.field(description="Input field at fault, dotted path.")
+
+
+@strawberry.type
+class ValidationError(Error):
+    pass
+
+
+@strawberry.type
+class NotFoundError(Error):
+    pass
+
+
+@strawberry.type
+class PermissionDeniedError(Error):
+    pass
+
+
+@strawberry.type
+class ConflictError(Error):
+    pass
+
+
+@strawberry.type
+class AuthenticationError(Error):
+    pass
+
+
+_ERROR_TYPES: dict[type[DomainError], type[Error]] = {
+    Invalid: ValidationError,
+    NotFound: NotFoundError,
+    PermissionDenied: PermissionDeniedError,
+    Conflict: ConflictError,
+    Unauthenticated: AuthenticationError,
+}
+
+ERROR_TYPES = tuple(_ERROR_TYPES.values())
+
+
+def to_error(exc: DomainError) -> Error:
+    for domain_type, error_type in _ERROR_TYPES.items():
+        if isinstance(exc, domain_type):
+            return error_type(code=exc.code, message=exc.message, field=exc.field)
+    return ValidationError(code=exc.code, message=exc.message, field=exc.field)
+
+
+def result_union(name: str, payload: type[Any]) -> Any:
+    """``Payload | <every error type>`` as a named GraphQL union."""
+    members = (payload, *ERROR_TYPES)
+    return Annotated[  # type: ignore[valid-type]
+        members[0] | members[1] | members[2] | members[3] | members[4] | members[5],
+        strawberry.union(name),
+    ]

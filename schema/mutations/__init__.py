@@ -1,0 +1,9 @@
+"""Mutation roots, merged into one Mutation type."""
+
+from strawberry.tools import merge_types
+
+from schema.mutations.accounts import AccountMutations
+from schema.mutations.annotations import AnnotationMutations
+from schema.mutations.objects import ObjectMutations
+
+Mutation = merge_types("Mutation", (AccountMutations, ObjectMutations, AnnotationMutations))

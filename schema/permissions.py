@@ -1,0 +1,38 @@
+"""Who may call a field at all; declared on every mutation (object checks happen in resolvers/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from resolvers.errors import ErrorCode
+from schema.context import Info
+
+
+class Public(BasePermission):
+    message = "public"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return True
+
+
+class IsAuthenticated(BasePermission):
+    message = "log in first: send a session token as 'Authorization: Bearer <token>'"
+    error_extensions = {"code": ErrorCode.UNAUTHENTICATED.value}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.actor_or_none is not None
+
+
+class IsAdmin(BasePermission):
+    message = "only administrators may do this"
+    error_extensions = {"code": ErrorCode.PERMISSION_DENIED.value}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        actor = info.context.actor_or_none
+        if actor is None:
+            self.message = IsAuthenticated.message
+            self.error_extensions = IsAuthenticated.error_extensions
+            return False
+        return actor.is_admin

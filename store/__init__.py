@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models of the OME model and accounts, migrations, the repository."""

@@ -1,0 +1,52 @@
+"""Every model in one namespace, and the registry from GraphQL type name to model."""
+
+from store.accounts import (
+    AuthSession,
+    Experimenter,
+    ExperimenterGroup,
+    GroupMembership,
+    PermissionLevel,
+)
+from store.annotations import (
+    ANNOTATABLE,
+    ANNOTATION_LINKS,
+    Annotation,
+    AnnotationKind,
+    AnnotationLink,
+    MapValue,
+)
+from store.base import Base, Owned
+from store.containers import (
+    CONTAINER_LINKS,
+    Dataset,
+    DatasetImageLink,
+    Fileset,
+    Image,
+    Plate,
+    Project,
+    ProjectDatasetLink,
+    Screen,
+    ScreenPlateLink,
+    Well,
+    WellSample,
+)
+from store.jobs import Job, JobState
+from store.pixels import Channel, OriginalFile, Pixels
+from store.rois import Roi, Shape, ShapeKind
+
+OWNED_MODELS: dict[str, type[Owned]] = {
+    model.kind: model
+    for model in (
+        Project, Dataset, Image, Screen, Plate, Well, WellSample, Fileset, OriginalFile,
+        Pixels, Channel, Annotation, Roi, Shape, Job,
+    )
+}
+
+__all__ = [
+    "ANNOTATABLE", "ANNOTATION_LINKS", "CONTAINER_LINKS", "OWNED_MODELS", "Annotation",
+    "AnnotationKind", "AnnotationLink", "AuthSession", "Base", "Channel", "Dataset",
+    "DatasetImageLink", "Experimenter", "ExperimenterGroup", "Fileset", "GroupMembership",
+    "Image", "Job", "JobState", "MapValue", "OriginalFile", "Owned", "PermissionLevel", "Pixels",
+    "Plate", "Project", "ProjectDatasetLink", "Roi", "Screen", "ScreenPlateLink", "Shape",
+    "ShapeKind", "Well", "WellSample",
+]

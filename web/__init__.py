@@ -1,0 +1,1 @@
+"""HTTP: Starlette routes, authentication middleware and the browser front end."""
