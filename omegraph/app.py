@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -35,10 +36,12 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
-    """Build the app; ``engine`` lets tests share a connection-bound engine."""
+def create_app(settings: Settings, engine: Engine | None = None,
+               factory: sessionmaker[Session] | None = None) -> Starlette:
+    """Build the app. Tests pass their engine and a session factory bound to one connection."""
+    owns_engine = engine is None
     engine = engine or create_db_engine(settings.db_url)
-    factory = session_factory(engine)
+    factory = factory or session_factory(engine)
     policy = session_policy(settings)
     graphql = GraphQLApp(build_schema(settings), settings, policy)
 
@@ -46,7 +49,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         check_migrated(engine)  # refuse to serve an unmigrated database
         yield
-        engine.dispose()
+        if owns_engine:
+            engine.dispose()
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

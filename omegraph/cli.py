@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from omegraph import __version__
@@ -151,8 +151,8 @@ def _user_passwd(settings: Settings, args: argparse.Namespace) -> int:
             raise CliError(f"no user named {args.name!r}")
         user.password_hash = hash_password(password)
         # A new password ends every existing session of that user.
-        for session in db.scalars(select(AuthSession).where(AuthSession.experimenter_id == user.id)):
-            session.revoked = True
+        db.execute(update(AuthSession).where(AuthSession.experimenter_id == user.id)
+                   .values(revoked=True))
         db.commit()
         print(f"password of {user.username} changed; their sessions were ended")
         return 0

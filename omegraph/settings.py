@@ -63,12 +63,14 @@ def default_data_dir() -> Path:
 class Settings:
     """Effective configuration. Paths and URLs left empty are derived from ``data_dir``."""
 
-    data_dir: Path = _setting(None, parse_path, help="where the embedded database and repository live")
+    data_dir: Path = _setting(None, parse_path,
+                              help="where the embedded database and repository live")
     database_url: str | None = _setting(None, parse_optional_str, secret=True,
                                         help="SQLAlchemy URL; default SQLite in data_dir")
     redis_url: str | None = _setting(None, parse_optional_str, secret=True,
                                      help="Redis for the job queue; default in-process")
-    repository_dir: Path = _setting(None, parse_path, help="binary repository; default data_dir/repository")
+    repository_dir: Path = _setting(None, parse_path,
+                                    help="binary repository; default data_dir/repository")
     dropbox_dir: Path = _setting(None, parse_path, help="DropBox root; default data_dir/dropbox")
     host: str = _setting("127.0.0.1", str)
     port: int = _setting(4080, parse_positive_int)
@@ -79,7 +81,8 @@ class Settings:
                                       help="signing key; default generated into data_dir")
     session_idle_timeout: int = _setting(2 * 3600, parse_positive_int, help="seconds")
     session_absolute_timeout: int = _setting(7 * 24 * 3600, parse_positive_int, help="seconds")
-    cookie_secure: bool | None = _setting(None, parse_bool, help="default: Secure when served over HTTPS")
+    cookie_secure: bool | None = _setting(None, parse_bool,
+                                          help="default: Secure when served over HTTPS")
     max_page_size: int = _setting(1000, parse_positive_int)
     default_page_size: int = _setting(100, parse_positive_int)
     max_query_depth: int = _setting(12, parse_positive_int)
@@ -173,7 +176,8 @@ def _config_path(raw_env: Mapping[str, str], overrides: Mapping[str, Any],
     return candidate if candidate.is_file() else None
 
 
-def _read_config_file(path: Path, fields: Mapping[str, dataclasses.Field[Any]]) -> dict[str, object]:
+def _read_config_file(path: Path,
+                      fields: Mapping[str, dataclasses.Field[Any]]) -> dict[str, object]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -11,7 +11,13 @@ from resolvers.actor import Actor
 from resolvers.errors import Conflict, Invalid, NotFound, PermissionDenied, Unauthenticated
 from resolvers.passwords import hash_password, verify_password
 from resolvers.validate import clean_description, clean_text, clean_username
-from store.models import AuthSession, Experimenter, ExperimenterGroup, GroupMembership, PermissionLevel
+from store.models import (
+    AuthSession,
+    Experimenter,
+    ExperimenterGroup,
+    GroupMembership,
+    PermissionLevel,
+)
 
 
 def require_admin(actor: Actor) -> None:

@@ -15,7 +15,7 @@ from resolvers.actor import Actor
 from resolvers.containers import fetch
 from resolvers.errors import Invalid, NotFound
 from resolvers.permissions import Action, can, require, require_group_member
-from resolvers.validate import clean_description, clean_text
+from resolvers.validate import choose_group, clean_description, clean_text
 from store.base import DESCRIPTION_LENGTH, NAME_LENGTH
 from store.models import ANNOTATABLE, ANNOTATION_LINKS, Annotation, AnnotationKind, MapValue
 
@@ -120,8 +120,6 @@ def create_annotation(db: Session, actor: Actor, value: AnnotationValue,
         if not targets:
             require_group_member(actor, group)
     else:
-        from resolvers.validate import choose_group
-
         group = choose_group(actor, None)
         require_group_member(actor, group)
     annotation = Annotation(kind_name=value.kind.value, owner_id=actor.user_id, group_id=group)
@@ -144,7 +142,7 @@ def _with_annotation(map_value: MapValue, annotation_id: int) -> MapValue:
 
 
 def _add_link(db: Session, actor: Actor, target: Any, annotation: Annotation) -> None:
-    link_model = ANNOTATION_LINKS[type(target)]
+    link_model: Any = ANNOTATION_LINKS[type(target)]
     exists = db.scalar(select(link_model.id).where(
         link_model.parent_id == target.id, link_model.annotation_id == annotation.id,
         link_model.owner_id == actor.user_id))
@@ -156,7 +154,7 @@ def _add_link(db: Session, actor: Actor, target: Any, annotation: Annotation) ->
 def link_annotation(db: Session, actor: Actor, annotation_id: str,
                     target_ids: Sequence[str]) -> Annotation:
     """Link an existing annotation (say, a shared tag) to more objects of its group."""
-    annotation = fetch(db, actor, annotation_id, "annotation", ("Annotation",))
+    annotation: Annotation = fetch(db, actor, annotation_id, "annotation", ("Annotation",))
     targets = _targets(db, actor, target_ids)
     if any(t.group_id != annotation.group_id for t in targets):
         raise Invalid("the annotation and its targets must be in one group", "targets")
@@ -169,22 +167,23 @@ def link_annotation(db: Session, actor: Actor, annotation_id: str,
 def unlink_annotation(db: Session, actor: Actor, annotation_id: str, target_id: str) -> None:
     annotation = fetch(db, actor, annotation_id, "annotation", ("Annotation",))
     target = fetch(db, actor, target_id, "target", ANNOTATABLE_KINDS)
-    link_model = ANNOTATION_LINKS[type(target)]
+    link_model: Any = ANNOTATION_LINKS[type(target)]
     links = list(db.scalars(select(link_model).where(
         link_model.parent_id == target.id, link_model.annotation_id == annotation.id)))
     visible = [row for row in links if can(actor, Action.VIEW, row.owner_id, row.group_id)]
     if not visible:
         raise NotFound(f"{annotation_id} is not linked to {target_id}", "target")
     # Links belong to whoever made them: remove the ones this user may delete.
-    for row in visible:
-        require(actor, Action.DELETE, row, "the annotation link", "target")
-    db.execute(delete(link_model).where(link_model.id.in_([row.id for row in visible])))
+    deletable = [row for row in visible if can(actor, Action.DELETE, row.owner_id, row.group_id)]
+    if not deletable:
+        require(actor, Action.DELETE, visible[0], "the annotation link", "target")
+    db.execute(delete(link_model).where(link_model.id.in_([row.id for row in deletable])))
     db.commit()
 
 
 def update_annotation(db: Session, actor: Actor, annotation_id: str,
                       value: AnnotationValue) -> Annotation:
-    annotation = fetch(db, actor, annotation_id, "id", ("Annotation",))
+    annotation: Annotation = fetch(db, actor, annotation_id, "id", ("Annotation",))
     require(actor, Action.EDIT, annotation, annotation_id)
     if value.kind.value != annotation.kind_name:
         raise Invalid(f"{annotation_id} is a {annotation.kind_name} annotation", "kind")

@@ -65,9 +65,9 @@ def _parent_clause(model: Any, parent_kind: str, parent_id: int) -> ColumnElemen
             ScreenPlateLink.child_id == model.id, ScreenPlateLink.parent_id == parent_id
         )
     if model is Well and parent_kind == "Plate":
-        return model.plate_id == parent_id  # type: ignore[no-any-return]
+        return model.plate_id == parent_id
     if model is Roi and parent_kind == "Image":
-        return model.image_id == parent_id  # type: ignore[no-any-return]
+        return model.image_id == parent_id
     raise Invalid(f"a {model.kind} cannot be inside a {parent_kind}", "filter.parent")
 
 

@@ -11,7 +11,8 @@ def format_id(kind: str, pk: int) -> str:
     return f"{kind}:{pk}"
 
 
-def parse_id(value: str, field: str = "id", kinds: tuple[str, ...] | None = None) -> tuple[str, int]:
+def parse_id(value: str, field: str = "id",
+             kinds: tuple[str, ...] | None = None) -> tuple[str, int]:
     """Split a global id; ``kinds`` restricts which types are acceptable for this argument."""
     kind, sep, number = str(value).partition(":")
     if not sep or not kind or not number.isdigit() or len(number) > 19:

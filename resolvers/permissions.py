@@ -33,8 +33,11 @@ class Action(enum.StrEnum):
 
 
 class OwnedRow(Protocol):
-    owner_id: int
-    group_id: int
+    @property
+    def owner_id(self) -> int: ...
+
+    @property
+    def group_id(self) -> int: ...
 
 
 def read_filter(model: Any, actor: Actor) -> ColumnElement[bool]:

@@ -74,8 +74,14 @@ def _validate(value: ShapeValue, field: str) -> None:
     if value.points is not None and (len(value.points) > MAX_POINTS_TEXT
                                      or not _POINTS_RE.match(value.points)):
         raise Invalid("points must be 'x1,y1 x2,y2 ...'", f"{field}.points")
-    if value.mask is not None and len(value.mask) > MAX_MASK_BYTES:
-        raise Invalid("mask is too large", f"{field}.mask")
+    if value.mask is not None:
+        if len(value.mask) > MAX_MASK_BYTES:
+            raise Invalid("mask is too large", f"{field}.mask")
+        assert value.width is not None and value.height is not None
+        expected = math.ceil(int(value.width) * int(value.height) / 8)
+        if len(value.mask) != expected:
+            raise Invalid(f"a {int(value.width)}x{int(value.height)} mask has {expected} bytes",
+                          f"{field}.mask")
 
 
 def _shape(actor: Actor, roi: Roi, value: ShapeValue, field: str) -> Shape:
@@ -106,7 +112,7 @@ def create_roi(db: Session, actor: Actor, image_id: str, name: str | None,
 
 
 def add_shapes(db: Session, actor: Actor, roi_id: str, shapes: Sequence[ShapeValue]) -> Roi:
-    roi = fetch(db, actor, roi_id, "roi", ("Roi",))
+    roi: Roi = fetch(db, actor, roi_id, "roi", ("Roi",))
     require_roi_edit(actor, roi, roi_id, "roi")
     if not shapes or len(shapes) > MAX_SHAPES:
         raise Invalid(f"give 1 to {MAX_SHAPES} shapes", "shapes")
@@ -116,7 +122,7 @@ def add_shapes(db: Session, actor: Actor, roi_id: str, shapes: Sequence[ShapeVal
 
 
 def replace_shape(db: Session, actor: Actor, shape_id: str, value: ShapeValue) -> Shape:
-    shape = fetch(db, actor, shape_id, "id", ("Shape",))
+    shape: Shape = fetch(db, actor, shape_id, "id", ("Shape",))
     require_roi_edit(actor, shape, shape_id)
     roi = db.get(Roi, shape.roi_id)
     assert roi is not None

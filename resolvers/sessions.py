@@ -1,4 +1,4 @@
-"""Login sessions: opaque bearer tokens, stored only as their sha256, with idle and absolute expiry."""
+"""Login sessions: opaque bearer tokens stored only as their sha256; idle and absolute expiry."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def authenticate(db: Session, token: str, policy: SessionPolicy) -> Actor:
     ).first()
     if row is None:
         raise Unauthenticated("invalid session token")
-    session, user = row.tuple()
+    session, user = row
     now = utcnow()
     if session.revoked or not user.active:
         raise Unauthenticated("session has ended; log in again")

@@ -25,7 +25,7 @@ class Experimenter(Node):
 
     @strawberry.field
     async def memberships(self, root: strawberry.Parent[Any], info: Info) -> list[Membership]:
-        return await info.context.loaders.memberships_by_user.load(root.id)  # type: ignore[no-any-return]
+        return await info.context.loaders.memberships_by_user.load(root.id)
 
     @strawberry.field
     async def default_group(self, root: strawberry.Parent[Any], info: Info) -> Group | None:
@@ -49,7 +49,7 @@ class Group(Node):
 
     @strawberry.field
     async def memberships(self, root: strawberry.Parent[Any], info: Info) -> list[Membership]:
-        return await info.context.loaders.memberships_by_group.load(root.id)  # type: ignore[no-any-return]
+        return await info.context.loaders.memberships_by_group.load(root.id)
 
 
 @ome_type(models.GroupMembership)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from omegraph.settings import Settings
@@ -17,6 +18,7 @@ from schema.limits import limit_extensions
 from schema.mutations import Mutation
 from schema.ome import Channel, Fileset, Job, OriginalFile, Pixels, Shape, Well, WellSample
 from schema.query import Query
+from schema.scalars import SCALAR_MAP
 
 log = logging.getLogger("omegraph.graphql")
 
@@ -63,5 +65,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=extra_types,
-        extensions=[*limit_extensions(settings), ErrorPolicy()],
+        extensions=[*limit_extensions(settings), ErrorPolicy],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

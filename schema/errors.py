@@ -6,15 +6,23 @@ from typing import Annotated, Any
 
 import strawberry
 
-from resolvers.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, Unauthenticated
+from resolvers.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from resolvers.errors import ErrorCode as DomainErrorCode
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+ErrorCodeType = DomainErrorCode
 
 
 @strawberry.interface(description="An expected failure: what went wrong and which input caused it.")
 class Error:
-    code: ErrorCode
+    code: ErrorCodeType = strawberry.field(graphql_type=ErrorCode)
     message: str
     field: str | None = strawberry.field(description="Input field at fault, dotted path.")
 
@@ -65,7 +73,7 @@ def to_error(exc: DomainError) -> Error:
 def result_union(name: str, payload: type[Any]) -> Any:
     """``Payload | <every error type>`` as a named GraphQL union."""
     members = (payload, *ERROR_TYPES)
-    return Annotated[  # type: ignore[valid-type]
+    return Annotated[
         members[0] | members[1] | members[2] | members[3] | members[4] | members[5],
         strawberry.union(name),
     ]

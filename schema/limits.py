@@ -7,7 +7,7 @@ Variables are known here, so ``first: $n`` is priced at its real value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -133,10 +133,11 @@ class _Pricer:
         return 1 + (multiplier or 1) * inner
 
 
-def limit_extensions(settings: Settings) -> list[SchemaExtension]:
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Factories: strawberry builds fresh extension instances for every request."""
     return [
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
-        QueryCost(settings.max_query_cost, settings.default_page_size),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: QueryCost(settings.max_query_cost, settings.default_page_size),
     ]

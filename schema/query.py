@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.permission import BasePermission
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ from schema.ome import Dataset, Image, Job, Plate, Project, Roi, Screen
 from schema.permissions import IsAuthenticated
 from store import models
 
-AUTH = [IsAuthenticated]
+AUTH: list[type[BasePermission]] = [IsAuthenticated]
 
 
 async def _node(info: Info, global_id: str, field: str) -> Any:
@@ -89,11 +90,11 @@ class Query:
 
     @strawberry.field(permission_classes=AUTH)
     async def experimenters(self, info: Info) -> list[Experimenter]:
-        return await info.context.db.run(_visible_experimenters, info.context.actor)  # type: ignore[return-value]
+        return await info.context.db.run(_visible_experimenters, info.context.actor)
 
     @strawberry.field(permission_classes=AUTH)
     async def groups(self, info: Info) -> list[Group]:
-        return await info.context.db.run(_visible_groups, info.context.actor)  # type: ignore[return-value]
+        return await info.context.db.run(_visible_groups, info.context.actor)
 
     @strawberry.field(permission_classes=AUTH)
     async def projects(self, info: Info, filter: ObjectFilter | None = None,

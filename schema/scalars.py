@@ -1,10 +1,12 @@
-"""Custom scalars."""
+"""Custom scalars, registered in the schema config's scalar_map."""
 
 from __future__ import annotations
 
-from typing import NewType
+from typing import Any, NewType
 
 import strawberry
+
+Long = NewType("Long", int)
 
 
 def _parse_long(value: object) -> int:
@@ -16,9 +18,11 @@ def _parse_long(value: object) -> int:
     return number
 
 
-Long = strawberry.scalar(
-    NewType("Long", int),
-    serialize=int,
-    parse_value=_parse_long,
-    description="A signed 64-bit integer (GraphQL Int has only 32 bits).",
-)
+SCALAR_MAP: dict[object, Any] = {
+    Long: strawberry.scalar(
+        name="Long",
+        serialize=int,
+        parse_value=_parse_long,
+        description="A signed 64-bit integer (GraphQL Int has only 32 bits).",
+    ),
+}

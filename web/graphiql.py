@@ -25,6 +25,7 @@ from typing import Final
 
 __all__ = [
     "CSRF_HEADER",
+    "GRAPHIQL_CSP",
     "STATIC_DIR",
     "VENDOR_DIR",
     "VENDOR_FILES",
@@ -129,8 +130,10 @@ _BOOTSTRAP_SHA256: Final[str] = base64.b64encode(
     hashlib.sha256(_BOOTSTRAP_JS.encode("utf-8")).digest()
 ).decode("ascii")
 
-# Goes into an HTML attribute as is: keep it free of '"' and '&'.
-_CSP: Final[str] = "; ".join(
+# The page's own Content-Security-Policy, sent as a <meta> tag: browsers enforce it on top
+# of any CSP header the app adds. Goes into an HTML attribute as is: keep it free of '"'
+# and '&'.
+GRAPHIQL_CSP: Final[str] = "; ".join(
     (
         "default-src 'none'",
         f"script-src 'self' 'sha256-{_BOOTSTRAP_SHA256}'",
@@ -144,6 +147,8 @@ _CSP: Final[str] = "; ".join(
         "form-action 'none'",
     )
 )
+
+_MISSING_CSP: Final[str] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 _PAGE_STYLE: Final[str] = """
 html, body, #graphiql { height: 100%; margin: 0; }
@@ -165,7 +170,7 @@ def _missing_vendor_html() -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{_MISSING_CSP}">
 <title>OMEGraph GraphiQL: not built</title>
 <link rel="icon" href="data:,">
 <style>{_PAGE_STYLE}</style>
@@ -208,7 +213,7 @@ def graphiql_html(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta http-equiv="Content-Security-Policy" content="{GRAPHIQL_CSP}">
 <meta name="referrer" content="same-origin">
 <title>OMEGraph GraphiQL</title>
 <link rel="icon" href="data:,">

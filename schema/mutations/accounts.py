@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from sqlalchemy.orm import Session
@@ -119,8 +119,9 @@ class AccountMutations:
             user = await ctx.db.run(lambda db: db.get(models.Experimenter, issued.user_id))
         except DomainError as exc:
             return to_error(exc)
+        assert user is not None
         _set_cookie(info, issued.token, issued.expires)
-        return LoginPayload(token=issued.token, expires_at=issued.expires, user=user)
+        return LoginPayload(token=issued.token, expires_at=issued.expires, user=cast(Any, user))
 
     @strawberry.mutation(permission_classes=USER, description="End the current session.")
     async def logout(self, info: Info) -> result_union("LogoutResult", OkPayload):  # type: ignore[valid-type]

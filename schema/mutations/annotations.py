@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers import annotating
 from resolvers.annotating import AnnotationValue
+from resolvers.containers import fetch
 from resolvers.ids import parse_typed_id
 from schema.annotations import Annotation, AnnotationKind
 from schema.context import Info
@@ -30,7 +31,7 @@ class AnnotationInput:
     text: str | None = strawberry.field(default=None, description="tag or comment")
     pairs: list[KeyValueInput] | None = strawberry.field(default=None, description="map")
     rating: int | None = strawberry.field(default=None, description="rating, 0-5")
-    long_value: Long | None = None  # type: ignore[valid-type]
+    long_value: Long | None = None
     double_value: float | None = None
     bool_value: bool | None = None
     time_value: dt.datetime | None = None
@@ -90,7 +91,7 @@ class AnnotationMutations:
                                 ) -> result_union("UnlinkAnnotationResult", AnnotationPayload):  # type: ignore[valid-type]
         def unlink(db: Any, actor: Any) -> Any:
             annotating.unlink_annotation(db, actor, annotation, target)
-            return annotating.fetch(db, actor, annotation)
+            return fetch(db, actor, annotation)
 
         return await perform(info, _payload, unlink)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import strawberry
+from strawberry.permission import BasePermission
 from sqlalchemy.orm import Session
 
 from resolvers.actor import Actor
@@ -17,9 +18,9 @@ from schema.permissions import IsAdmin, IsAuthenticated, Public
 P = ParamSpec("P")
 T = TypeVar("T")
 
-USER = [IsAuthenticated]
-ADMIN = [IsAdmin]
-PUBLIC = [Public]
+USER: list[type[BasePermission]] = [IsAuthenticated]
+ADMIN: list[type[BasePermission]] = [IsAdmin]
+PUBLIC: list[type[BasePermission]] = [Public]
 
 
 async def perform(info: Info, wrap: Callable[[Any], Any],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.scalars import Base64
 
 from resolvers import containers, rois
 from resolvers.ids import parse_typed_id
@@ -87,6 +88,9 @@ class ShapeInput:
     x2: float | None = None
     y2: float | None = None
     points: str | None = None
+    mask: Base64 | None = strawberry.field(
+        default=None,
+        description="Mask bits, row-major, one bit per pixel of the x/y/width/height box.")
 
 
 @strawberry.type
@@ -102,7 +106,6 @@ class ShapePayload:
 def _shape_value(shape: ShapeInput) -> ShapeValue:
     values = {name: getattr(shape, name) for name in ShapeValue.__dataclass_fields__}
     values["kind"] = models.ShapeKind(shape.kind)
-    values.pop("mask")
     return ShapeValue(**values)
 
 

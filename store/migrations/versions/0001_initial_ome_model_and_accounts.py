@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-24 04:04:32.075254
 """
-from alembic import op
 import sqlalchemy as sa
-import store.base
+from alembic import op
 
+import store.base
 
 revision = '0001'
 down_revision = None

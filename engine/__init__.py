@@ -1,0 +1,1 @@
+"""Pixels, pure: format readers, pyramids, numba render kernels, encoders (later issues)."""

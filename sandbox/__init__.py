@@ -1,0 +1,1 @@
+"""Script registry, sandbox launcher and the client library scripts import (later issue)."""

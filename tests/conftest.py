@@ -1,0 +1,76 @@
+"""Shared fixtures: each DB test runs on SQLite and on the real PostgreSQL, inside an outer
+transaction that is rolled back, so tests never see each other's rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from omegraph.app import create_app
+from omegraph.settings import Settings, load_settings
+from tests.graphql_client import GraphQLClient
+from tests.services import migrated_engine, postgres_database, sqlite_url
+from tests.world import World
+
+# Alembic announces every migration at INFO; keep test output for what matters.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = migrated_engine(sqlite_url(tmp_path_factory.mktemp("sqlite")))
+        yield engine
+        engine.dispose()
+        return
+    with postgres_database() as url:
+        engine = migrated_engine(url)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions joined to one connection's outer transaction; their commits are savepoints."""
+    connection = engine.connect()
+    outer = connection.begin()
+    yield sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                       expire_on_commit=False)
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def db(factory: sessionmaker[Session]) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({}, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine, factory: sessionmaker[Session]
+           ) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine, factory=factory)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return World(db)

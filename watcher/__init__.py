@@ -1,0 +1,1 @@
+"""The DropBox watcher (later issue)."""
