@@ -158,7 +158,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     values: dict[str, Any] = {}
     for name, value in raw.items():
         values[name] = _parse(fields[name], value)
-    values.update(overrides)
+    for name, value in overrides.items():
+        if name not in fields:
+            raise SettingsError(f"unknown setting {name}")
+        values[name] = None if value is None else _parse(fields[name], value)
     return Settings(**values)
 
 

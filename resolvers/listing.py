@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from resolvers.actor import Actor
 from resolvers.errors import Invalid
 from resolvers.filters import ListFilter, apply_filter
+from resolvers.ids import MAX_ID
 from resolvers.permissions import read_filter
+from resolvers.validate import db_safe
 
 
 class SortField(enum.StrEnum):
@@ -76,13 +78,16 @@ def decode_cursor(cursor: str, sort: SortField, field: str) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(pk, int):
+        # bool is an int too; ids beyond the column range make the database fail the query.
+        if isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk <= MAX_ID:
             raise TypeError("cursor id")
         if sort in (SortField.CREATED, SortField.UPDATED):
             value = dt.datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError("cursor time without timezone")
         elif sort is SortField.ID and value != pk:
             raise ValueError("cursor value")
-        elif sort is SortField.NAME and not isinstance(value, str):
+        elif sort is SortField.NAME and (not isinstance(value, str) or not db_safe(value)):
             raise TypeError("cursor value")
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise Invalid("malformed cursor", field) from exc
@@ -112,7 +117,8 @@ def list_page(db: Session, model: Any, actor: Actor, spec: ListFilter, request: 
     if cursor is not None:
         value, pk = decode_cursor(cursor, request.sort, cursor_arg)
         query = query.where(_keyset(column, model, value, pk, forward))
-    ordering = (column.asc(), model.id.asc()) if forward else (column.desc(), model.id.desc())
+    ordering: tuple[Any, ...] = (
+        (column.asc(), model.id.asc()) if forward else (column.desc(), model.id.desc()))
     if request.sort is SortField.ID:
         ordering = ordering[1:]
     rows = list(db.scalars(query.order_by(*ordering).limit(size + 1)))

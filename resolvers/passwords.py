@@ -20,6 +20,10 @@ def check_password_policy(password: str, field: str = "password") -> None:
         raise Invalid(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field)
     if len(password) > MAX_PASSWORD_LENGTH:
         raise Invalid(f"password must have at most {MAX_PASSWORD_LENGTH} characters", field)
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("password must be valid Unicode text", field) from None
 
 
 def hash_password(password: str) -> str:
@@ -32,7 +36,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
     try:
         return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):
         return False
 
 

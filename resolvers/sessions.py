@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from resolvers.actor import Actor, Membership
 from resolvers.errors import Unauthenticated
 from resolvers.passwords import hash_password, needs_rehash, verify_password
+from resolvers.validate import db_safe
 from store.accounts import (
     AuthSession,
     Experimenter,
@@ -46,7 +47,9 @@ def token_digest(token: str) -> str:
 def login(db: Session, username: str, password: str, policy: SessionPolicy,
           user_agent: str | None = None, client_address: str | None = None) -> IssuedSession:
     """Check credentials and open a session; one error message for every failure reason."""
-    user = db.scalar(select(Experimenter).where(Experimenter.username == username))
+    # No username has a NUL or a lone surrogate, and the database would refuse either.
+    user = db.scalar(select(Experimenter).where(Experimenter.username == username)
+                     ) if db_safe(username) else None
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         raise Unauthenticated("wrong username or password", "password")

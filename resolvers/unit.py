@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,11 +25,16 @@ class RequestDb:
         self._factory = factory
         self._session: Session | None = None
         self._lock = asyncio.Lock()
+        self._at_close: list[Callable[[], object]] = []
+
+    def at_close(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the request ends, before the session closes."""
+        self._at_close.append(callback)
 
     async def run(self, fn: Callable[Concatenate[Session, P], T], *args: P.args,
                   **kwargs: P.kwargs) -> T:
         async with self._lock:
-            return await asyncio.to_thread(self._call, fn, *args, **kwargs)
+            return await asyncio.to_thread(partial(self._call, fn, *args, **kwargs))
 
     def _call(self, fn: Callable[Concatenate[Session, P], T], *args: P.args,
               **kwargs: P.kwargs) -> T:
@@ -41,6 +47,9 @@ class RequestDb:
             raise
 
     async def close(self) -> None:
+        callbacks, self._at_close = self._at_close, []
+        for callback in callbacks:
+            callback()
         if self._session is not None:
             session, self._session = self._session, None
             await asyncio.to_thread(session.close)

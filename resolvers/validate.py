@@ -27,6 +27,18 @@ def clean_text(value: str, field: str, maximum: int, *, required: bool = False,
     return text.strip() if not multiline else text
 
 
+def db_safe(value: str) -> bool:
+    """Whether text can be a query parameter on every backend: no NUL (PostgreSQL refuses it)
+    and no lone surrogates (JSON can carry them; UTF-8 cannot)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def clean_name(value: str, field: str = "name") -> str:
     return clean_text(value, field, NAME_LENGTH, required=True)
 

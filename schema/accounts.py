@@ -39,9 +39,9 @@ class Group(Node):
     name: str
     description: str | None
 
-    @strawberry.field(description="OMERO permission level.")
-    def permissions(self, root: strawberry.Parent[Any]) -> PermissionLevel:  # type: ignore[valid-type]
-        return root.level
+    @strawberry.field(description="OMERO permission level.", graphql_type=PermissionLevel)
+    def permissions(self, root: strawberry.Parent[Any]) -> models.PermissionLevel:
+        return models.PermissionLevel(root.permissions)
 
     @strawberry.field(description="OMERO permission string: rw----, rwr---, rwra-- or rwrw--.")
     def permission_string(self, root: strawberry.Parent[Any]) -> str:

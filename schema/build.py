@@ -28,6 +28,26 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, DomainError | GraphQLError)
 
 
+# Rejections by graphql-core and strawberry's limiters carry no code; give them stable ones.
+_LIMIT_CODES = (
+    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
+    ("aliases found. Allowed", "TOO_MANY_ALIASES"),
+    ("Document contains more than", "TOO_MANY_TOKENS"),
+    ("Syntax Error", "GRAPHQL_PARSE_FAILED"),
+)
+
+
+def _with_code(error: GraphQLError) -> GraphQLError:
+    if error.original_error is not None or (error.extensions or {}).get("code"):
+        return error
+    for fragment, code in _LIMIT_CODES:
+        if fragment in error.message:
+            return GraphQLError(error.message, error.nodes, error.source, error.positions,
+                                error.path, None, extensions={**(error.extensions or {}),
+                                                              "code": code})
+    return error
+
+
 class ErrorPolicy(MaskErrors):
     """Domain errors keep their message and gain ``extensions.code``; the rest are masked."""
 
@@ -44,7 +64,7 @@ class ErrorPolicy(MaskErrors):
                     original.message, error.nodes, error.source, error.positions, error.path,
                     original, extensions={"code": original.code.value, "field": original.field},
                 )
-            processed.append(error)
+            processed.append(_with_code(error))
         return processed
 
 

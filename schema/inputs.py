@@ -10,6 +10,7 @@ from resolvers.errors import Invalid
 from resolvers.filters import KeyValue, ListFilter
 from resolvers.ids import parse_id, parse_typed_id
 from resolvers.listing import SortField as DomainSortField
+from resolvers.validate import db_safe
 
 SortField = strawberry.enum(DomainSortField, name="SortField")
 
@@ -58,6 +59,8 @@ MAX_FILTER_TEXT = 255
 def _text(value: str | None, field: str) -> str | None:
     if value is not None and len(value) > MAX_FILTER_TEXT:
         raise Invalid(f"{field} must have at most {MAX_FILTER_TEXT} characters", field)
+    if value is not None and not db_safe(value):
+        raise Invalid(f"{field} contains characters that cannot be searched for", field)
     return value
 
 

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from resolvers.filters import ListFilter
 from schema.annotations import Annotation
-from schema.base import OwnedObject, ome_type
+from schema.base import OwnedObject, computed, loaded, ome_type, ready
 from schema.connections import Connection
 from schema.context import Info
 from schema.inputs import ObjectFilter, Sort, object_filter
@@ -18,15 +18,11 @@ from schema.listing import list_connection
 from store import models
 
 
-async def _annotations(root: Any, info: Info) -> list[Annotation]:
-    return await info.context.loaders.annotations_by_parent[root.kind].load(root.id)  # type: ignore[no-any-return]
-
-
 @strawberry.interface(description="An object annotations can be linked to.")
 class Annotated(OwnedObject):
-    @strawberry.field
-    async def annotations(self, root: strawberry.Parent[Any], info: Info) -> list[Annotation]:
-        return await _annotations(root, info)
+    @loaded
+    def annotations(self, root: strawberry.Parent[Any], info: Info) -> list[Annotation]:
+        return ready(info.context.loaders.annotations_by_parent[root.kind].load(root.id))  # type: ignore[no-any-return]
 
 
 @strawberry.interface
@@ -37,16 +33,16 @@ class Container(Annotated):
 
 @ome_type(models.Project)
 class Project(Container):
-    @strawberry.field
-    async def datasets(self, root: strawberry.Parent[Any], info: Info) -> list[Dataset]:
-        return await info.context.loaders.children_by_link["Project"].load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def datasets(self, root: strawberry.Parent[Any], info: Info) -> list[Dataset]:
+        return ready(info.context.loaders.children_by_link["Project"].load(root.id))  # type: ignore[no-any-return]
 
 
 @ome_type(models.Dataset)
 class Dataset(Container):
-    @strawberry.field
-    async def projects(self, root: strawberry.Parent[Any], info: Info) -> list[Project]:
-        return await info.context.loaders.parents_by_link["Dataset"].load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def projects(self, root: strawberry.Parent[Any], info: Info) -> list[Project]:
+        return ready(info.context.loaders.parents_by_link["Dataset"].load(root.id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Images in this dataset, paginated.")
     async def images(self, root: strawberry.Parent[Any], info: Info, first: int | None = None,
@@ -60,9 +56,9 @@ class Dataset(Container):
 
 @ome_type(models.Screen)
 class Screen(Container):
-    @strawberry.field
-    async def plates(self, root: strawberry.Parent[Any], info: Info) -> list[Plate]:
-        return await info.context.loaders.children_by_link["Screen"].load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def plates(self, root: strawberry.Parent[Any], info: Info) -> list[Plate]:
+        return ready(info.context.loaders.children_by_link["Screen"].load(root.id))  # type: ignore[no-any-return]
 
 
 @ome_type(models.Plate)
@@ -72,13 +68,13 @@ class Plate(Container):
     row_naming: str
     column_naming: str
 
-    @strawberry.field
-    async def screens(self, root: strawberry.Parent[Any], info: Info) -> list[Screen]:
-        return await info.context.loaders.parents_by_link["Plate"].load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def screens(self, root: strawberry.Parent[Any], info: Info) -> list[Screen]:
+        return ready(info.context.loaders.parents_by_link["Plate"].load(root.id))  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def wells(self, root: strawberry.Parent[Any], info: Info) -> list[Well]:
-        return await info.context.loaders.wells_by_plate.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def wells(self, root: strawberry.Parent[Any], info: Info) -> list[Well]:
+        return ready(info.context.loaders.wells_by_plate.load(root.id))  # type: ignore[no-any-return]
 
 
 @ome_type(models.Well)
@@ -87,9 +83,9 @@ class Well(Annotated):
     column: int
     external_description: str | None
 
-    @strawberry.field
-    async def samples(self, root: strawberry.Parent[Any], info: Info) -> list[WellSample]:
-        return await info.context.loaders.samples_by_well.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def samples(self, root: strawberry.Parent[Any], info: Info) -> list[WellSample]:
+        return ready(info.context.loaders.samples_by_well.load(root.id))  # type: ignore[no-any-return]
 
 
 @ome_type(models.WellSample)
@@ -98,9 +94,9 @@ class WellSample(OwnedObject):
     position_y: float | None
     timepoint: dt.datetime | None
 
-    @strawberry.field
-    async def image(self, root: strawberry.Parent[Any], info: Info) -> Image | None:
-        return await info.context.loaders.object_by_id["Image"].load(root.image_id)  # type: ignore[no-any-return]
+    @loaded
+    def image(self, root: strawberry.Parent[Any], info: Info) -> Image | None:
+        return ready(info.context.loaders.object_by_id["Image"].load(root.image_id))  # type: ignore[no-any-return]
 
 
 @ome_type(models.Image)
@@ -110,27 +106,27 @@ class Image(Annotated):
     acquisition_date: dt.datetime | None
     series: int
 
-    @strawberry.field
-    async def pixels(self, root: strawberry.Parent[Any], info: Info) -> Pixels | None:
-        return await info.context.loaders.pixels_by_image.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def pixels(self, root: strawberry.Parent[Any], info: Info) -> Pixels | None:
+        return ready(info.context.loaders.pixels_by_image.load(root.id))  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def datasets(self, root: strawberry.Parent[Any], info: Info) -> list[Dataset]:
-        return await info.context.loaders.parents_by_link["Image"].load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def datasets(self, root: strawberry.Parent[Any], info: Info) -> list[Dataset]:
+        return ready(info.context.loaders.parents_by_link["Image"].load(root.id))  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def wells(self, root: strawberry.Parent[Any], info: Info) -> list[WellSample]:
-        return await info.context.loaders.samples_by_image.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def wells(self, root: strawberry.Parent[Any], info: Info) -> list[WellSample]:
+        return ready(info.context.loaders.samples_by_image.load(root.id))  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def rois(self, root: strawberry.Parent[Any], info: Info) -> list[Roi]:
-        return await info.context.loaders.rois_by_image.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def rois(self, root: strawberry.Parent[Any], info: Info) -> list[Roi]:
+        return ready(info.context.loaders.rois_by_image.load(root.id))  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def fileset(self, root: strawberry.Parent[Any], info: Info) -> Fileset | None:
+    @loaded
+    def fileset(self, root: strawberry.Parent[Any], info: Info) -> Fileset | None:
         if root.fileset_id is None:
             return None
-        return await info.context.loaders.object_by_id["Fileset"].load(root.fileset_id)  # type: ignore[no-any-return]
+        return ready(info.context.loaders.object_by_id["Fileset"].load(root.fileset_id))  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="A length or time with its unit (OME unit symbols, e.g. µm, s).")
@@ -154,25 +150,25 @@ class Pixels(OwnedObject):
     dimension_order: str
     significant_bits: int | None
 
-    @strawberry.field
+    @computed
     def physical_size_x(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.physical_size_x, root.physical_size_x_unit)
 
-    @strawberry.field
+    @computed
     def physical_size_y(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.physical_size_y, root.physical_size_y_unit)
 
-    @strawberry.field
+    @computed
     def physical_size_z(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.physical_size_z, root.physical_size_z_unit)
 
-    @strawberry.field
+    @computed
     def time_increment(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.time_increment, root.time_increment_unit)
 
-    @strawberry.field
-    async def channels(self, root: strawberry.Parent[Any], info: Info) -> list[Channel]:
-        return await info.context.loaders.channels_by_pixels.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def channels(self, root: strawberry.Parent[Any], info: Info) -> list[Channel]:
+        return ready(info.context.loaders.channels_by_pixels.load(root.id))  # type: ignore[no-any-return]
 
 
 @ome_type(models.Channel)
@@ -182,11 +178,11 @@ class Channel(OwnedObject):
     color: int | None = strawberry.field(description="RGBA packed in a signed 32-bit integer.")
     fluor: str | None
 
-    @strawberry.field
+    @computed
     def excitation_wavelength(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.excitation_wavelength, root.excitation_wavelength_unit)
 
-    @strawberry.field
+    @computed
     def emission_wavelength(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.emission_wavelength, root.emission_wavelength_unit)
 
@@ -209,13 +205,13 @@ class Roi(Annotated):
     name: str | None
     description: str | None
 
-    @strawberry.field
-    async def shapes(self, root: strawberry.Parent[Any], info: Info) -> list[Shape]:
-        return await info.context.loaders.shapes_by_roi.load(root.id)  # type: ignore[no-any-return]
+    @loaded
+    def shapes(self, root: strawberry.Parent[Any], info: Info) -> list[Shape]:
+        return ready(info.context.loaders.shapes_by_roi.load(root.id))  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def image(self, root: strawberry.Parent[Any], info: Info) -> Image | None:
-        return await info.context.loaders.object_by_id["Image"].load(root.image_id)  # type: ignore[no-any-return]
+    @loaded
+    def image(self, root: strawberry.Parent[Any], info: Info) -> Image | None:
+        return ready(info.context.loaders.object_by_id["Image"].load(root.image_id))  # type: ignore[no-any-return]
 
 
 ShapeKind = strawberry.enum(models.ShapeKind, name="ShapeKind")
@@ -240,7 +236,7 @@ class Shape(OwnedObject):
     y2: float | None
     points: str | None
 
-    @strawberry.field
+    @computed
     def kind(self, root: strawberry.Parent[Any]) -> ShapeKind:  # type: ignore[valid-type]
         return models.ShapeKind(root.shape_kind)
 
@@ -256,6 +252,6 @@ class Job(OwnedObject):
     started: dt.datetime | None
     finished: dt.datetime | None
 
-    @strawberry.field
+    @computed
     def result(self, root: strawberry.Parent[Any]) -> JSON | None:
         return root.result  # type: ignore[no-any-return]

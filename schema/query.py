@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from strawberry.permission import BasePermission
 
 from resolvers.actor import Actor
 from resolvers.errors import Invalid, NotFound
@@ -15,10 +16,9 @@ from resolvers.ids import parse_id
 from schema.accounts import Experimenter, Group
 from schema.annotations import Annotation
 from schema.base import Node
-from schema.connections import Connection
 from schema.context import Info
-from schema.inputs import AnnotationFilter, ObjectFilter, Sort, annotation_filter, object_filter
-from schema.listing import list_connection
+from schema.inputs import AnnotationFilter, annotation_filter
+from schema.listing import list_field
 from schema.ome import Dataset, Image, Job, Plate, Project, Roi, Screen
 from schema.permissions import IsAuthenticated
 from store import models
@@ -86,7 +86,10 @@ class Query:
         limit = info.context.settings.max_list_input
         if len(ids) > limit:
             raise Invalid(f"at most {limit} ids", "ids")
-        return [await _node(info, value, f"ids.{i}") for i, value in enumerate(ids)]
+        # Gathered, so the loaders batch all ids of a type into one query.
+        found: list[Node | None] = await asyncio.gather(
+            *(_node(info, value, f"ids.{i}") for i, value in enumerate(ids)))
+        return found
 
     @strawberry.field(permission_classes=AUTH)
     async def experimenters(self, info: Info) -> list[Experimenter]:
@@ -96,66 +99,12 @@ class Query:
     async def groups(self, info: Info) -> list[Group]:
         return await info.context.db.run(_visible_groups, info.context.actor)
 
-    @strawberry.field(permission_classes=AUTH)
-    async def projects(self, info: Info, filter: ObjectFilter | None = None,
-                       first: int | None = None, after: str | None = None,
-                       last: int | None = None, before: str | None = None,
-                       sort: Sort | None = None) -> Connection[Project]:
-        return await list_connection(info, models.Project, object_filter(filter), first, after,
-                                     last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH)
-    async def datasets(self, info: Info, filter: ObjectFilter | None = None,
-                       first: int | None = None, after: str | None = None,
-                       last: int | None = None, before: str | None = None,
-                       sort: Sort | None = None) -> Connection[Dataset]:
-        return await list_connection(info, models.Dataset, object_filter(filter), first, after,
-                                     last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH)
-    async def images(self, info: Info, filter: ObjectFilter | None = None,
-                     first: int | None = None, after: str | None = None,
-                     last: int | None = None, before: str | None = None,
-                     sort: Sort | None = None) -> Connection[Image]:
-        return await list_connection(info, models.Image, object_filter(filter), first, after,
-                                     last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH)
-    async def screens(self, info: Info, filter: ObjectFilter | None = None,
-                      first: int | None = None, after: str | None = None,
-                      last: int | None = None, before: str | None = None,
-                      sort: Sort | None = None) -> Connection[Screen]:
-        return await list_connection(info, models.Screen, object_filter(filter), first, after,
-                                     last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH)
-    async def plates(self, info: Info, filter: ObjectFilter | None = None,
-                     first: int | None = None, after: str | None = None,
-                     last: int | None = None, before: str | None = None,
-                     sort: Sort | None = None) -> Connection[Plate]:
-        return await list_connection(info, models.Plate, object_filter(filter), first, after,
-                                     last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH)
-    async def rois(self, info: Info, filter: ObjectFilter | None = None,
-                   first: int | None = None, after: str | None = None,
-                   last: int | None = None, before: str | None = None,
-                   sort: Sort | None = None) -> Connection[Roi]:
-        return await list_connection(info, models.Roi, object_filter(filter), first, after,
-                                     last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH)
-    async def annotations(self, info: Info, filter: AnnotationFilter | None = None,
-                          first: int | None = None, after: str | None = None,
-                          last: int | None = None, before: str | None = None,
-                          sort: Sort | None = None) -> Connection[Annotation]:
-        return await list_connection(info, models.Annotation, annotation_filter(filter), first,
-                                     after, last, before, sort)
-
-    @strawberry.field(permission_classes=AUTH, description="Background jobs the viewer can see.")
-    async def jobs(self, info: Info, filter: ObjectFilter | None = None,
-                   first: int | None = None, after: str | None = None,
-                   last: int | None = None, before: str | None = None,
-                   sort: Sort | None = None) -> Connection[Job]:
-        return await list_connection(info, models.Job, object_filter(filter), first, after,
-                                     last, before, sort)
+    projects = list_field(models.Project, Project)
+    datasets = list_field(models.Dataset, Dataset)
+    images = list_field(models.Image, Image)
+    screens = list_field(models.Screen, Screen)
+    plates = list_field(models.Plate, Plate)
+    rois = list_field(models.Roi, Roi)
+    annotations = list_field(models.Annotation, Annotation, filter_type=AnnotationFilter,
+                             to_spec=annotation_filter)
+    jobs = list_field(models.Job, Job, description="Background jobs the viewer can see.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.base import Base, Timestamped, utcnow
@@ -36,7 +36,7 @@ class Experimenter(Timestamped, Base):
     __tablename__ = "experimenter"
     kind = "Experimenter"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     first_name: Mapped[str] = mapped_column(String(255), default="")
     last_name: Mapped[str] = mapped_column(String(255), default="")
@@ -65,7 +65,7 @@ class ExperimenterGroup(Timestamped, Base):
     )
     kind = "Group"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     description: Mapped[str | None] = mapped_column(String(10_000), default=None)
     permissions: Mapped[str] = mapped_column(String(6), default=PermissionLevel.PRIVATE.value)
@@ -102,7 +102,7 @@ class AuthSession(Base):
 
     __tablename__ = "auth_session"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     experimenter_id: Mapped[int] = mapped_column(
         ForeignKey("experimenter.id", ondelete="CASCADE"), index=True

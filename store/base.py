@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -17,6 +17,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# 64-bit ids as in OMERO; SQLite needs plain INTEGER for its auto-incrementing rowid alias.
+IdType = BigInteger().with_variant(Integer, "sqlite")
 
 NAME_LENGTH = 255
 DESCRIPTION_LENGTH = 10_000
@@ -51,7 +54,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime, str: String(NAME_LENGTH)}
+    # Every Mapped[int] without an explicit type is an id or a reference to one.
+    type_annotation_map = {dt.datetime: UTCDateTime, str: String(NAME_LENGTH), int: IdType}
 
     # Global ids and permission checks need the GraphQL-facing type name.
     kind: str = ""
@@ -65,7 +69,7 @@ class Timestamped:
 class Owned(Timestamped):
     """Every OME object belongs to one experimenter and one group, like OMERO's Details."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
 
     @declared_attr
     def owner_id(cls) -> Mapped[int]:

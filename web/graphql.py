@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -31,6 +32,17 @@ class GraphQLApp(GraphQL[Context, None]):
             db=state["db"], settings=self.settings, policy=self.policy,
             actor_or_none=auth.actor, token=auth.token,
         )
+
+    def encode_json(self, data: object) -> bytes:
+        # A page of a thousand images is over a megabyte of JSON: orjson writes it in a tenth
+        # of the time of json.dumps. Its output is the same JSON, in UTF-8 rather than \u
+        # escapes. It refuses integers beyond 64 bits (a JSON scalar may hold them), and
+        # those bodies go to the standard encoder.
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            encoded = super().encode_json(data)
+            return encoded.encode() if isinstance(encoded, str) else encoded
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html())

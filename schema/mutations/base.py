@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import strawberry
-from strawberry.permission import BasePermission
 from sqlalchemy.orm import Session
+from strawberry.permission import BasePermission
 
 from resolvers.actor import Actor
 from resolvers.errors import DomainError, Invalid
