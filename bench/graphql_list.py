@@ -305,8 +305,8 @@ def _timing(samples: list[float]) -> Timing:
 
 @contextlib.contextmanager
 def gc_frozen(enabled: bool) -> Iterator[None]:
-    """With --gc-freeze: move everything alive now out of the collector's sight, as a server
-    would with gc.freeze() once started, so full collections walk only newer objects."""
+    """Move everything alive now out of the collector's sight, as the server's lifespan does
+    with gc.freeze() once started, so full collections walk only newer objects."""
     if enabled:
         gc.collect()
         gc.freeze()
@@ -383,8 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=1000, help="images, and the page size")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs after 2 warm-ups")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="gc.freeze() after the warm-ups, as a server could after starting")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="skip gc.freeze() after the warm-ups (the server freezes at start)")
     args = parser.parse_args(argv)
     if not 1 <= args.images <= 1000:
         parser.error("--images must be 1..1000 (the server's max_page_size)")

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from omegraph.settings import Settings
 from resolvers.errors import DomainError
 from schema.annotations import ANNOTATION_TYPES
+from schema.executor import FastExecutionContext
 from schema.limits import limit_extensions
 from schema.mutations import Mutation
 from schema.ome import Channel, Fileset, Job, OriginalFile, Pixels, Shape, Well, WellSample
@@ -87,4 +88,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         types=extra_types,
         extensions=[*limit_extensions(settings), ErrorPolicy],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=FastExecutionContext,
     )
