@@ -32,9 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
+        logging.basicConfig(level=settings.log_level,
+                            format="%(levelname)s %(name)s: %(message)s")
         result: int = args.run(settings, args)
         return result
     except (CliError, SettingsError, DomainError, DatabaseNotMigrated) as exc:

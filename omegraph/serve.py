@@ -36,8 +36,9 @@ def serve(settings: Settings, demo: bool = False) -> int:
     print(f"GraphQL and GraphiQL: http://{settings.host}:{settings.port}/graphql")
     if settings.workers > 1:
         uvicorn.run("omegraph.app:app_from_env", factory=True, host=settings.host,
-                    port=settings.port, workers=settings.workers, log_level="info")
+                    port=settings.port, workers=settings.workers,
+                    log_level=settings.log_level.lower())
     else:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level="info")
+                    log_level=settings.log_level.lower())
     return 0

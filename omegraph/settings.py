@@ -45,6 +45,13 @@ def parse_optional_str(value: object) -> str | None:
     return text or None
 
 
+def parse_log_level(value: object) -> str:
+    level = str(value).strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+    return level
+
+
 def parse_path(value: object) -> Path:
     return Path(str(value)).expanduser()
 
@@ -77,8 +84,6 @@ class Settings:
     workers: int = _setting(1, parse_positive_int, help="uvicorn worker processes")
     admin_password: str | None = _setting(None, parse_optional_str, secret=True,
                                           help="password of root on first start; default generated")
-    secret_key: str | None = _setting(None, parse_optional_str, secret=True,
-                                      help="signing key; default generated into data_dir")
     session_idle_timeout: int = _setting(2 * 3600, parse_positive_int, help="seconds")
     session_absolute_timeout: int = _setting(7 * 24 * 3600, parse_positive_int, help="seconds")
     cookie_secure: bool | None = _setting(None, parse_bool,
@@ -90,7 +95,7 @@ class Settings:
     max_query_aliases: int = _setting(50, parse_positive_int)
     max_query_cost: int = _setting(200_000, parse_positive_int)
     max_list_input: int = _setting(1000, parse_positive_int, help="ids in one list argument")
-    log_level: str = _setting("INFO", lambda v: str(v).upper())
+    log_level: str = _setting("INFO", parse_log_level)
     config_file: Path | None = _setting(None, parse_path, help="optional TOML file")
 
     def __post_init__(self) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from resolvers.actor import Actor
@@ -22,7 +21,6 @@ from store.models import (
     Project,
     Roi,
     Screen,
-    Shape,
 )
 
 CREATABLE: dict[str, type[Owned]] = {m.kind: m for m in (Project, Dataset, Screen, Plate)}
@@ -69,30 +67,6 @@ def update_named(db: Session, actor: Actor, global_id: str, name: str | None,
         obj.description = clean_description(description)
     db.commit()
     return obj
-
-
-DELETABLE = ("Project", "Dataset", "Image", "Screen", "Plate", "Well", "Annotation", "Roi",
-             "Shape", "ProjectDatasetLink", "DatasetImageLink", "ScreenPlateLink")
-
-
-def delete_objects(db: Session, actor: Actor, global_ids: Sequence[str]) -> list[str]:
-    """Delete all or nothing: every id is checked before anything is removed."""
-    targets: list[Any] = []
-    for index, global_id in enumerate(global_ids):
-        field = f"ids.{index}"
-        obj = fetch(db, actor, global_id, field, DELETABLE)
-        if isinstance(obj, Shape):
-            require_roi_edit(actor, obj, global_id, field)
-        else:
-            require(actor, Action.DELETE, obj, global_id, field)
-        targets.append(obj)
-    for obj in targets:
-        # Core DELETE: the database cascades to links, pixels, channels, shapes and annotations
-        # links, so nothing is loaded into memory first.
-        model = type(obj)
-        db.execute(delete(model).where(model.id == obj.id))
-    db.commit()
-    return [format_id(type(obj).kind, obj.id) for obj in targets]
 
 
 def _link_model(parent: Any, child: Any) -> Any:

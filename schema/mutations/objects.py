@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import Base64
 
-from resolvers import containers, rois
+from resolvers import containers, deletion, rois
 from resolvers.ids import parse_typed_id
 from resolvers.rois import ShapeValue
 from schema.base import Node
@@ -154,13 +154,16 @@ class ObjectMutations:
                              input.id, input.name, input.description)
 
     @strawberry.mutation(permission_classes=USER,
-                         description="Delete objects; all or nothing. Links and ROIs go too.")
-    async def delete(self, info: Info, ids: list[strawberry.ID]
+                         description="Delete objects, all or nothing; their links, pixels, ROIs "
+                                     "and annotation links go too. With includeChildren, also "
+                                     "the datasets, images and plates that no other container "
+                                     "holds.")
+    async def delete(self, info: Info, ids: list[strawberry.ID], include_children: bool = False
                      ) -> result_union("DeleteResult", DeletePayload):  # type: ignore[valid-type]
         async def run() -> Any:
             check_list(info, ids, "ids")
             return await perform(info, lambda d: DeletePayload(deleted_ids=d),
-                                 containers.delete_objects, ids)
+                                 deletion.delete_objects, ids, include_children)
 
         return await guarded(run())
 
