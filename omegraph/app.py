@@ -12,13 +12,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from omegraph.settings import Settings, load_settings
+from omegraph.settings import Settings, SettingsError, load_settings
+from resolvers.authn import Authenticator, LocalPasswords, PasswordProvider
 from resolvers.sessions import SessionPolicy
+from resolvers.throttle import ThrottlePolicy
 from schema.build import build_schema
 from store.db import create_db_engine, session_factory
 from store.migrate import check_migrated
@@ -37,14 +40,36 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
+def password_provider(name: str, settings: Settings) -> PasswordProvider:
+    """The provider called ``name`` in ``auth_order``."""
+    if name == "local":
+        return LocalPasswords()
+    raise SettingsError(f"auth_order: unknown login provider {name!r} (known: local)")
+
+
+def build_authenticator(settings: Settings) -> Authenticator:
+    if not settings.auth_order:
+        raise SettingsError("auth_order: name at least one login provider")
+    return Authenticator(
+        policy=session_policy(settings),
+        providers=tuple(password_provider(name, settings) for name in settings.auth_order),
+        throttle=ThrottlePolicy(
+            window=timedelta(seconds=settings.login_window),
+            per_account_and_address=settings.login_failures_per_account_address,
+            per_address=settings.login_failures_per_address,
+            per_account=settings.login_failures_per_account,
+        ),
+    )
+
+
 def create_app(settings: Settings, engine: Engine | None = None,
                factory: sessionmaker[Session] | None = None) -> Starlette:
     """Build the app. Tests pass their engine and a session factory bound to one connection."""
     owns_engine = engine is None
     engine = engine or create_db_engine(settings.db_url)
     factory = factory or session_factory(engine)
-    policy = session_policy(settings)
-    graphql = GraphQLApp(build_schema(settings), settings, policy)
+    authenticator = build_authenticator(settings)
+    graphql = GraphQLApp(build_schema(settings), settings, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -71,12 +96,23 @@ def create_app(settings: Settings, engine: Engine | None = None,
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
-        Middleware(AuthMiddleware, factory=factory, policy=policy),
+        *_cors(settings),
+        Middleware(AuthMiddleware, factory=factory, policy=authenticator.policy),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     return app
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """Closed unless origins are named: browsers then refuse cross-origin calls outright."""
+    if not settings.cors_origins:
+        return []
+    return [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                       allow_methods=["GET", "POST"], allow_credentials=True,
+                       allow_headers=["Authorization", "Content-Type", "X-OMEGraph-CSRF"],
+                       max_age=600)]
 
 
 def app_from_env() -> Starlette:

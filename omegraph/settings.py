@@ -45,6 +45,12 @@ def parse_optional_str(value: object) -> str | None:
     return text or None
 
 
+def parse_names(value: object) -> tuple[str, ...]:
+    """A comma-separated string or a list of names."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
 def parse_log_level(value: object) -> str:
     level = str(value).strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -86,6 +92,15 @@ class Settings:
                                           help="password of root on first start; default generated")
     session_idle_timeout: int = _setting(2 * 3600, parse_positive_int, help="seconds")
     session_absolute_timeout: int = _setting(7 * 24 * 3600, parse_positive_int, help="seconds")
+    auth_order: tuple[str, ...] = _setting(("local",), parse_names,
+                                           help="password providers to try, in order")
+    login_window: int = _setting(900, parse_positive_int, help="seconds failures are counted")
+    login_failures_per_account_address: int = _setting(5, parse_positive_int)
+    login_failures_per_address: int = _setting(30, parse_positive_int)
+    login_failures_per_account: int = _setting(
+        20, parse_positive_int, help="then one attempt per 30 s for that account")
+    cors_origins: tuple[str, ...] = _setting(
+        (), parse_names, help="origins allowed to call the API; none by default")
     cookie_secure: bool | None = _setting(None, parse_bool,
                                           help="default: Secure when served over HTTPS")
     max_page_size: int = _setting(1000, parse_positive_int)
@@ -129,6 +144,8 @@ class Settings:
                 shown[item.name] = "(unset)"
             elif item.metadata.get("secret"):
                 shown[item.name] = _mask(str(value))
+            elif isinstance(value, tuple):
+                shown[item.name] = ", ".join(value) or "(none)"
             else:
                 shown[item.name] = str(value)
         return shown

@@ -26,6 +26,21 @@ class Actor:
     # None: all groups the user can see; otherwise queries are restricted to this group.
     group_scope: int | None = None
     session_id: int | None = None
+    # Restricted administrators hold some of store.security.Privilege; full admins hold all.
+    privileges: frozenset[str] = frozenset()
+    # The administrator acting through sudo, if any; both identities are audited.
+    sudo_by_id: int | None = None
+    client_address: str | None = None
+    # Personal API tokens may be read-only.
+    read_only: bool = False
+
+    @property
+    def is_any_admin(self) -> bool:
+        """Full or restricted administrator: sees every group's data."""
+        return self.is_admin or bool(self.privileges)
+
+    def has(self, privilege: str) -> bool:
+        return self.is_admin or privilege in self.privileges
 
     def level_of(self, group_id: int) -> PermissionLevel | None:
         membership = self.memberships.get(group_id)

@@ -11,6 +11,7 @@ class ErrorCode(enum.StrEnum):
     INVALID = "INVALID"
     CONFLICT = "CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    THROTTLED = "THROTTLED"
 
 
 class DomainError(Exception):
@@ -42,3 +43,14 @@ class Conflict(DomainError):
 
 class Unauthenticated(DomainError):
     code = ErrorCode.UNAUTHENTICATED
+
+
+class Throttled(DomainError):
+    """Too many failed logins; ``retry_after`` says when the next attempt will be heard."""
+
+    code = ErrorCode.THROTTLED
+
+    def __init__(self, retry_after: int, field: str | None = "username") -> None:
+        super().__init__(
+            f"too many failed logins; try again in {retry_after} seconds", field)
+        self.retry_after = retry_after

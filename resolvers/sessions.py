@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 
 from resolvers.actor import Actor, Membership
 from resolvers.errors import Unauthenticated
-from resolvers.passwords import hash_password, needs_rehash, verify_password
-from resolvers.validate import db_safe
 from store.accounts import (
     AuthSession,
     Experimenter,
@@ -44,27 +42,22 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def login(db: Session, username: str, password: str, policy: SessionPolicy,
-          user_agent: str | None = None, client_address: str | None = None) -> IssuedSession:
-    """Check credentials and open a session; one error message for every failure reason."""
-    # No username has a NUL or a lone surrogate, and the database would refuse either.
-    user = db.scalar(select(Experimenter).where(Experimenter.username == username)
-                     ) if db_safe(username) else None
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        raise Unauthenticated("wrong username or password", "password")
-    assert user.password_hash is not None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+def open_session(db: Session, user: Experimenter, policy: SessionPolicy,
+                 user_agent: str | None = None, client_address: str | None = None, *,
+                 sudo_by_id: int | None = None, commit: bool = True) -> IssuedSession:
+    """A new session for ``user``; the token is returned once and stored only hashed."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session = AuthSession(
         token_hash=token_digest(token), experimenter_id=user.id, created=now, last_seen=now,
-        expires=now + policy.absolute_timeout,
+        expires=now + policy.absolute_timeout, sudo_by_id=sudo_by_id,
         user_agent=(user_agent or "")[:255] or None, client_address=client_address,
     )
     db.add(session)
-    db.commit()
+    if commit:
+        db.commit()
+    else:
+        db.flush()
     return IssuedSession(token=token, expires=session.expires, user_id=user.id)
 
 
@@ -96,7 +89,7 @@ def authenticate(db: Session, token: str, policy: SessionPolicy) -> Actor:
     if now - session.last_seen >= LAST_SEEN_RESOLUTION:
         session.last_seen = now
         db.commit()
-    return replace(load_actor(db, user), session_id=session.id)
+    return replace(load_actor(db, user), session_id=session.id, sudo_by_id=session.sudo_by_id)
 
 
 def load_actor(db: Session, user: Experimenter) -> Actor:
@@ -107,7 +100,7 @@ def load_actor(db: Session, user: Experimenter) -> Actor:
     ).all()
     memberships = {gid: Membership(PermissionLevel(perms), owner) for gid, owner, perms in rows}
     levels: dict[int, PermissionLevel] = {}
-    if user.is_admin:
+    if user.is_admin or user.privileges:
         levels = {
             gid: PermissionLevel(perms)
             for gid, perms in db.execute(
@@ -117,4 +110,5 @@ def load_actor(db: Session, user: Experimenter) -> Actor:
     return Actor(
         user_id=user.id, username=user.username, is_admin=user.is_admin,
         memberships=memberships, group_levels=levels, default_group_id=user.default_group_id,
+        privileges=frozenset(user.privileges or ()),
     )

@@ -11,9 +11,9 @@ from strawberry.types import Info as StrawberryInfo
 
 from omegraph.settings import Settings
 from resolvers.actor import Actor
+from resolvers.authn import Authenticator
 from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders
-from resolvers.sessions import SessionPolicy
 from resolvers.unit import RequestDb
 
 
@@ -23,7 +23,7 @@ class Context:
     response: Response | None
     db: RequestDb
     settings: Settings
-    policy: SessionPolicy
+    auth: Authenticator
     actor_or_none: Actor | None
     token: str | None = None
     _loaders: Loaders | None = field(default=None, repr=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.base import Base, Timestamped, utcnow
@@ -45,7 +45,14 @@ class Experimenter(Timestamped, Base):
     # None means no local password (LDAP-managed or disabled local login).
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Restricted administrators: a subset of store.security.Privilege values.
+    privileges: Mapped[list[str]] = mapped_column(JSON, default=list,
+                                                  server_default=text("'[]'"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where the password lives: "local" (password_hash) or "ldap" (the directory).
+    auth_source: Mapped[str] = mapped_column(String(16), default="local",
+                                             server_default="local")
+    ldap_dn: Mapped[str | None] = mapped_column(String(1024), default=None)
     default_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("experimenter_group.id", ondelete="SET NULL"), default=None
     )
@@ -89,6 +96,8 @@ class GroupMembership(Base):
         ForeignKey("experimenter_group.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "ldap" when a directory rule made it, so a sync only ever removes what LDAP added.
+    managed_by: Mapped[str | None] = mapped_column(String(16), default=None)
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     experimenter: Mapped[Experimenter] = relationship(
@@ -111,5 +120,8 @@ class AuthSession(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires: Mapped[dt.datetime] = mapped_column()
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when an administrator opened this session as another user (sudo).
+    sudo_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experimenter.id", ondelete="CASCADE"), default=None)
     user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
     client_address: Mapped[str | None] = mapped_column(String(64), default=None)

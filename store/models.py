@@ -33,6 +33,7 @@ from store.containers import (
 from store.jobs import Job, JobState
 from store.pixels import Channel, OriginalFile, Pixels
 from store.rois import Roi, Shape, ShapeKind
+from store.security import ApiToken, AuditEvent, LoginFailure, Privilege
 
 OWNED_MODELS: dict[str, type[Owned]] = {
     model.kind: model
@@ -43,10 +44,42 @@ OWNED_MODELS: dict[str, type[Owned]] = {
 }
 
 __all__ = [
-    "ANNOTATABLE", "ANNOTATION_LINKS", "CONTAINER_LINKS", "OWNED_MODELS", "Annotation",
-    "AnnotationKind", "AnnotationLink", "AuthSession", "Base", "Channel", "Dataset",
-    "DatasetImageLink", "Experimenter", "ExperimenterGroup", "Fileset", "GroupMembership",
-    "Image", "Job", "JobState", "MapValue", "OriginalFile", "Owned", "PermissionLevel", "Pixels",
-    "Plate", "Project", "ProjectDatasetLink", "Roi", "Screen", "ScreenPlateLink", "Shape",
-    "ShapeKind", "Well", "WellSample",
+    "ANNOTATABLE",
+    "ANNOTATION_LINKS",
+    "CONTAINER_LINKS",
+    "OWNED_MODELS",
+    "Annotation",
+    "AnnotationKind",
+    "AnnotationLink",
+    "ApiToken",
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "Channel",
+    "Dataset",
+    "DatasetImageLink",
+    "Experimenter",
+    "ExperimenterGroup",
+    "Fileset",
+    "GroupMembership",
+    "Image",
+    "Job",
+    "JobState",
+    "LoginFailure",
+    "MapValue",
+    "OriginalFile",
+    "Owned",
+    "PermissionLevel",
+    "Pixels",
+    "Plate",
+    "Privilege",
+    "Project",
+    "ProjectDatasetLink",
+    "Roi",
+    "Screen",
+    "ScreenPlateLink",
+    "Shape",
+    "ShapeKind",
+    "Well",
+    "WellSample",
 ]

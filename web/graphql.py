@@ -11,16 +11,16 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from omegraph.settings import Settings
-from resolvers.sessions import SessionPolicy
+from resolvers.authn import Authenticator
 from schema.context import Context
 from web.graphiql import graphiql_html
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, schema: Any, settings: Settings, policy: SessionPolicy) -> None:
+    def __init__(self, schema: Any, settings: Settings, authenticator: Authenticator) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=False)
         self.settings = settings
-        self.policy = policy
+        self.authenticator = authenticator
 
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
@@ -29,7 +29,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(
             request=request,  # type: ignore[arg-type]
             response=response if isinstance(response, Response) else None,
-            db=state["db"], settings=self.settings, policy=self.policy,
+            db=state["db"], settings=self.settings, auth=self.authenticator,
             actor_or_none=auth.actor, token=auth.token,
         )
 

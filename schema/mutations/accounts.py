@@ -8,7 +8,7 @@ from typing import Any, cast
 import strawberry
 from sqlalchemy.orm import Session
 
-from resolvers import accounts, sessions
+from resolvers import accounts, authn, sessions
 from resolvers.actor import Actor
 from resolvers.errors import DomainError
 from resolvers.ids import parse_typed_id
@@ -113,7 +113,7 @@ class AccountMutations:
         client = request.client.host if request.client else None
         try:
             issued = await ctx.db.run(
-                sessions.login, username[:256], password, ctx.policy,
+                authn.login, ctx.auth, username[:256], password,
                 request.headers.get("user-agent"), client,
             )
             user = await ctx.db.run(lambda db: db.get(models.Experimenter, issued.user_id))

@@ -65,6 +65,8 @@ def snapshot(db: Session) -> dict[str, list[Any]]:
         table.name: [tuple(row) for row in db.execute(
             table.select().order_by(*table.primary_key.columns))]
         for table in Base.metadata.sorted_tables
+        # The audit trail and login-failure counters are meant to grow on refused requests.
+        if table.name not in ("audit_event", "login_failure")
     }
 
 

@@ -45,3 +45,33 @@ def test_fresh_database_is_refused_then_migrated_to_the_models(backend: str,
 
 def test_head_revision_is_known() -> None:
     assert head_revision()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_existing_rows_survive_every_upgrade(backend: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    def check(url: str) -> None:
+        engine = create_db_engine(url)
+        try:
+            upgrade(engine, "0001")
+            with engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO experimenter (username, first_name, last_name, is_admin, "
+                    "active, created, updated) VALUES ('old', 'Old', 'User', false, true, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            upgrade(engine)
+            with engine.connect() as connection:
+                row = connection.execute(text(
+                    "SELECT username, privileges, auth_source FROM experimenter")).one()
+            assert row.username == "old"
+            assert row.privileges in ([], "[]")
+            assert row.auth_source == "local"
+        finally:
+            engine.dispose()
+
+    if backend == "sqlite":
+        check(sqlite_url(tmp_path))
+    else:
+        with postgres_database() as url:
+            check(url)
