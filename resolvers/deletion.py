@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from resolvers import audit
 from resolvers.actor import Actor
 from resolvers.containers import fetch
 from resolvers.errors import PermissionDenied
@@ -62,8 +63,13 @@ def delete_objects(db: Session, actor: Actor, global_ids: Sequence[str],
     for obj in doomed.values():
         model = type(obj)
         db.execute(delete(model).where(model.id == obj.id))
+    deleted = [format_id(kind, pk) for kind, pk in doomed]
+    others = sorted({obj.owner_id for obj in doomed.values()} - {actor.user_id})
+    audit.record(db, "delete", actor, target=deleted[0] if len(deleted) == 1 else None,
+                 details={"ids": deleted[:1000], "count": len(deleted),
+                          "others_owners": others})
     db.commit()
-    return [format_id(kind, pk) for kind, pk in doomed]
+    return deleted
 
 
 def _add_children(db: Session, actor: Actor, doomed: dict[Key, Any]) -> None:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from resolvers import audit
 from resolvers.actor import Actor, Membership
-from resolvers.errors import Unauthenticated
+from resolvers.errors import NotFound, PermissionDenied, Unauthenticated
 from store.accounts import (
     AuthSession,
     Experimenter,
@@ -61,12 +62,14 @@ def open_session(db: Session, user: Experimenter, policy: SessionPolicy,
     return IssuedSession(token=token, expires=session.expires, user_id=user.id)
 
 
-def logout(db: Session, token: str) -> bool:
+def logout(db: Session, token: str, actor: Actor | None = None) -> bool:
     result = db.execute(
         update(AuthSession)
         .where(AuthSession.token_hash == token_digest(token), AuthSession.revoked.is_(False))
         .values(revoked=True)
     )
+    if actor is not None:
+        audit.record(db, "logout", actor, target=f"Experimenter:{actor.user_id}")
     db.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -112,3 +115,26 @@ def load_actor(db: Session, user: Experimenter) -> Actor:
         memberships=memberships, group_levels=levels, default_group_id=user.default_group_id,
         privileges=frozenset(user.privileges or ()),
     )
+
+
+def list_sessions(db: Session, actor: Actor, user_id: int | None = None) -> list[AuthSession]:
+    """Open sessions of the viewer, or of anyone for administrators who manage users."""
+    target = actor.user_id if user_id is None else user_id
+    if target != actor.user_id and not actor.has("manage_users"):
+        raise PermissionDenied("only administrators may list other people's sessions", "user")
+    now = utcnow()
+    return list(db.scalars(
+        select(AuthSession).where(AuthSession.experimenter_id == target,
+                                  AuthSession.revoked.is_(False), AuthSession.expires > now)
+        .order_by(AuthSession.id)))
+
+
+def revoke_session(db: Session, actor: Actor, session_id: int) -> AuthSession:
+    session = db.get(AuthSession, session_id)
+    mine = session is not None and session.experimenter_id == actor.user_id
+    if session is None or not (mine or actor.has("manage_users")):
+        raise NotFound(f"Session:{session_id} not found", "id")
+    session.revoked = True
+    audit.record(db, "session.revoke", actor, target=f"Experimenter:{session.experimenter_id}")
+    db.commit()
+    return session

@@ -6,8 +6,10 @@ from typing import Any
 
 import strawberry
 
+from resolvers.accounts import ALL_PRIVILEGES
 from schema.base import Node, ome_type
 from schema.context import Info
+from schema.security import Privilege
 from store import models
 
 PermissionLevel = strawberry.enum(models.PermissionLevel, name="PermissionLevel")
@@ -22,6 +24,15 @@ class Experimenter(Node):
     institution: str | None
     is_admin: bool
     active: bool
+
+    @strawberry.field(description="Privileges of a restricted administrator (full admins: all).")
+    def privileges(self, root: strawberry.Parent[Any]) -> list[Privilege]:  # type: ignore[valid-type]
+        held = ALL_PRIVILEGES if root.is_admin else set(root.privileges or ())
+        return [models.Privilege(value) for value in sorted(held)]
+
+    @strawberry.field(description="Where the password lives: local or ldap.")
+    def auth_source(self, root: strawberry.Parent[Any]) -> str:
+        return root.auth_source  # type: ignore[no-any-return]
 
     @strawberry.field
     async def memberships(self, root: strawberry.Parent[Any], info: Info) -> list[Membership]:

@@ -12,6 +12,7 @@ from resolvers.errors import (
     Invalid,
     NotFound,
     PermissionDenied,
+    Throttled,
     Unauthenticated,
 )
 from resolvers.errors import ErrorCode as DomainErrorCode
@@ -52,18 +53,27 @@ class AuthenticationError(Error):
     pass
 
 
+@strawberry.type
+class ThrottledError(Error):
+    retry_after: int = strawberry.field(description="Seconds until the next attempt is heard.")
+
+
 _ERROR_TYPES: dict[type[DomainError], type[Error]] = {
     Invalid: ValidationError,
     NotFound: NotFoundError,
     PermissionDenied: PermissionDeniedError,
     Conflict: ConflictError,
     Unauthenticated: AuthenticationError,
+    Throttled: ThrottledError,
 }
 
 ERROR_TYPES = tuple(_ERROR_TYPES.values())
 
 
 def to_error(exc: DomainError) -> Error:
+    if isinstance(exc, Throttled):
+        return ThrottledError(code=exc.code, message=exc.message, field=exc.field,
+                              retry_after=exc.retry_after)
     for domain_type, error_type in _ERROR_TYPES.items():
         if isinstance(exc, domain_type):
             return error_type(code=exc.code, message=exc.message, field=exc.field)
@@ -72,8 +82,7 @@ def to_error(exc: DomainError) -> Error:
 
 def result_union(name: str, payload: type[Any]) -> Any:
     """``Payload | <every error type>`` as a named GraphQL union."""
-    members = (payload, *ERROR_TYPES)
-    return Annotated[
-        members[0] | members[1] | members[2] | members[3] | members[4] | members[5],
-        strawberry.union(name),
-    ]
+    union: Any = payload
+    for member in ERROR_TYPES:
+        union = union | member
+    return Annotated[union, strawberry.union(name)]

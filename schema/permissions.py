@@ -25,14 +25,37 @@ class IsAuthenticated(BasePermission):
         return info.context.actor_or_none is not None
 
 
-class IsAdmin(BasePermission):
-    message = "only administrators may do this"
+class CanWrite(BasePermission):
+    """Logged in with a session or a read-write token: every mutation but login needs it."""
+
+    message = "this API token is read-only"
     error_extensions = {"code": ErrorCode.PERMISSION_DENIED.value}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        # Instances may be reused across requests: set the message on every path.
         actor = info.context.actor_or_none
         if actor is None:
             self.message = IsAuthenticated.message
             self.error_extensions = IsAuthenticated.error_extensions
             return False
-        return actor.is_admin
+        self.message = CanWrite.message
+        self.error_extensions = CanWrite.error_extensions
+        return not actor.read_only
+
+
+class IsAdmin(BasePermission):
+    """Full or restricted administrators; resolvers check the specific privilege."""
+
+    message = "only administrators may do this"
+    error_extensions = {"code": ErrorCode.PERMISSION_DENIED.value}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        # Instances may be reused across requests: set the message on every path.
+        actor = info.context.actor_or_none
+        if actor is None:
+            self.message = IsAuthenticated.message
+            self.error_extensions = IsAuthenticated.error_extensions
+            return False
+        self.error_extensions = IsAdmin.error_extensions
+        self.message = CanWrite.message if actor.read_only else IsAdmin.message
+        return not actor.read_only and actor.is_any_admin

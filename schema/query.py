@@ -10,20 +10,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.permission import BasePermission
 
+from resolvers import sessions, tokens
 from resolvers.actor import Actor
 from resolvers.errors import Invalid, NotFound
-from resolvers.ids import parse_id
+from resolvers.ids import parse_id, parse_typed_id
 from schema.accounts import Experimenter, Group
 from schema.annotations import Annotation
+from schema.audit import audit_page
 from schema.base import Node
 from schema.context import Info
 from schema.inputs import AnnotationFilter, annotation_filter
 from schema.listing import list_field
 from schema.ome import Dataset, Image, Job, Plate, Project, Roi, Screen
-from schema.permissions import IsAuthenticated
+from schema.permissions import IsAdmin, IsAuthenticated
+from schema.security import ApiToken, AuditEventPage, AuditFilterInput, SessionInfo
 from store import models
 
 AUTH: list[type[BasePermission]] = [IsAuthenticated]
+ADMINS: list[type[BasePermission]] = [IsAdmin]
 
 
 async def _node(info: Info, global_id: str, field: str) -> Any:
@@ -98,6 +102,24 @@ class Query:
     @strawberry.field(permission_classes=AUTH)
     async def groups(self, info: Info) -> list[Group]:
         return await info.context.db.run(_visible_groups, info.context.actor)
+
+    @strawberry.field(permission_classes=AUTH, description="Your personal API tokens.")
+    async def api_tokens(self, info: Info) -> list[ApiToken]:
+        rows = await info.context.db.run(tokens.list_tokens, info.context.actor)
+        return [ApiToken(row=row) for row in rows]
+
+    @strawberry.field(permission_classes=AUTH,
+                      description="Open sessions: yours, or a user's for administrators.")
+    async def sessions(self, info: Info, user: strawberry.ID | None = None) -> list[SessionInfo]:
+        user_id = parse_typed_id(user, "Experimenter", "user") if user else None
+        rows = await info.context.db.run(sessions.list_sessions, info.context.actor, user_id)
+        return [SessionInfo(row=row) for row in rows]
+
+    @strawberry.field(permission_classes=ADMINS,
+                      description="The audit trail, newest first (administrators).")
+    async def audit_events(self, info: Info, filter: AuditFilterInput | None = None,
+                           first: int = 100, before: str | None = None) -> AuditEventPage:
+        return await audit_page(info, filter, first, before)
 
     projects = list_field(models.Project, Project)
     datasets = list_field(models.Dataset, Dataset)

@@ -8,7 +8,7 @@ set (and CORS is closed, so cross-site scripts cannot either).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers
@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from resolvers.actor import Actor
 from resolvers.errors import Unauthenticated
 from resolvers.sessions import SessionPolicy, authenticate
+from resolvers.tokens import TOKEN_PREFIX, authenticate_token
 from resolvers.unit import RequestDb
 
 SESSION_COOKIE = "omegraph_session"
@@ -59,15 +60,19 @@ class AuthMiddleware:
         """A RequestAuth, or the text of an error to answer with."""
         connection = HTTPConnection(scope)
         headers = Headers(scope=scope)
+        address = connection.client.host if connection.client else None
         bearer = _bearer(headers.get("authorization"))
         if bearer is not None:
             if len(bearer) > MAX_TOKEN_LENGTH:
                 return "invalid session token"
             try:
-                actor = await db.run(authenticate, bearer, self.policy)
+                if bearer.startswith(TOKEN_PREFIX):  # a personal API token
+                    actor = await db.run(authenticate_token, bearer)
+                else:
+                    actor = await db.run(authenticate, bearer, self.policy)
             except Unauthenticated as exc:
                 return f"{exc.message} (token rejected)"
-            return RequestAuth(actor, bearer, via_cookie=False)
+            return RequestAuth(replace(actor, client_address=address), bearer, via_cookie=False)
         cookie = connection.cookies.get(SESSION_COOKIE)
         if not cookie or len(cookie) > MAX_TOKEN_LENGTH:
             return RequestAuth(None, None, via_cookie=False)
@@ -79,7 +84,7 @@ class AuthMiddleware:
         except Unauthenticated:
             # A stale cookie must not lock a browser out of the login mutation.
             return RequestAuth(None, None, via_cookie=True)
-        return RequestAuth(actor, cookie, via_cookie=True)
+        return RequestAuth(replace(actor, client_address=address), cookie, via_cookie=True)
 
 
 def _bearer(value: str | None) -> str | None:

@@ -13,12 +13,12 @@ from resolvers.actor import Actor
 from resolvers.errors import DomainError, Invalid
 from schema.context import Info
 from schema.errors import Error, to_error
-from schema.permissions import IsAdmin, IsAuthenticated, Public
+from schema.permissions import CanWrite, IsAdmin, Public
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-USER: list[type[BasePermission]] = [IsAuthenticated]
+USER: list[type[BasePermission]] = [CanWrite]
 ADMIN: list[type[BasePermission]] = [IsAdmin]
 PUBLIC: list[type[BasePermission]] = [Public]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from omegraph.settings import load_settings
 from schema.build import build_schema
-from schema.permissions import IsAdmin, IsAuthenticated, Public
+from schema.permissions import CanWrite, IsAdmin, IsAuthenticated, Public
 
 
 def _fields(type_name: str) -> dict[str, Any]:
@@ -19,7 +19,10 @@ def test_every_mutation_declares_its_permission() -> None:
     mutations = _fields("Mutation")
     assert len(mutations) > 20
     for name, field in mutations.items():
-        assert set(field.permission_classes) & {Public, IsAuthenticated, IsAdmin}, name
+        declared = set(field.permission_classes)
+        assert declared & {Public, CanWrite, IsAdmin}, name
+        # Read-only API tokens must not reach any mutation: IsAuthenticated alone is not enough.
+        assert IsAuthenticated not in declared, name
     public = [name for name, field in mutations.items() if Public in field.permission_classes]
     admin_only = {name for name, field in mutations.items() if IsAdmin in field.permission_classes}
     assert public == ["login"]
@@ -28,4 +31,5 @@ def test_every_mutation_declares_its_permission() -> None:
 
 def test_every_query_field_requires_a_login() -> None:
     for name, field in _fields("Query").items():
-        assert IsAuthenticated in field.permission_classes, name
+        declared = set(field.permission_classes)
+        assert declared & {IsAuthenticated, IsAdmin}, name
