@@ -6,6 +6,7 @@ import uvicorn
 
 from omegraph.app import create_app
 from omegraph.bootstrap import Created, ensure_demo, ensure_root
+from omegraph.logs import log_config
 from omegraph.settings import Settings
 from store.db import create_db_engine, session_factory
 from store.migrate import check_migrated
@@ -37,8 +38,8 @@ def serve(settings: Settings, demo: bool = False) -> int:
     if settings.workers > 1:
         uvicorn.run("omegraph.app:app_from_env", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers,
-                    log_level=settings.log_level.lower())
+                    log_config=log_config(settings.log_level))
     else:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level=settings.log_level.lower())
+                    log_config=log_config(settings.log_level))
     return 0

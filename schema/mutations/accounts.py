@@ -127,7 +127,7 @@ class AccountMutations:
     async def logout(self, info: Info) -> result_union("LogoutResult", OkPayload):  # type: ignore[valid-type]
         ctx = info.context
         if ctx.token is not None:
-            await ctx.db.run(sessions.logout, ctx.token)
+            await ctx.db.run(sessions.logout, ctx.token, ctx.actor)
         if ctx.response is not None:
             ctx.response.delete_cookie(SESSION_COOKIE, path="/")
         return OkPayload()

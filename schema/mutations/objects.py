@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import Base64
 
-from resolvers import containers, deletion, rois
+from resolvers import containers, deletion, ownership, rois
 from resolvers.ids import parse_typed_id
 from resolvers.rois import ShapeValue
 from schema.base import Node
@@ -56,6 +56,11 @@ class PlatePayload:
 @strawberry.type
 class UpdatePayload:
     node: Node
+
+
+@strawberry.type
+class NodesPayload:
+    nodes: list[Node]
 
 
 @strawberry.type
@@ -164,6 +169,19 @@ class ObjectMutations:
             check_list(info, ids, "ids")
             return await perform(info, lambda d: DeletePayload(deleted_ids=d),
                                  deletion.delete_objects, ids, include_children)
+
+        return await guarded(run())
+
+    @strawberry.mutation(permission_classes=USER,
+                         description="Give objects to another member of their group "
+                                     "(change_ownership privilege).")
+    async def change_owner(self, info: Info, ids: list[strawberry.ID], owner: strawberry.ID
+                           ) -> result_union("ChangeOwnerResult", NodesPayload):  # type: ignore[valid-type]
+        async def run() -> Any:
+            check_list(info, ids, "ids")
+            owner_id = parse_typed_id(owner, "Experimenter", "owner")
+            return await perform(info, lambda nodes: NodesPayload(nodes=nodes),
+                                 ownership.change_owner, ids, owner_id)
 
         return await guarded(run())
 

@@ -255,3 +255,43 @@ def test_cors_is_closed_by_default_and_open_to_named_origins(
         other = client.options("/graphql", headers={**preflight,
                                                     "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+CHOWN = """mutation($ids: [ID!]!, $o: ID!) { changeOwner(ids: $ids, owner: $o) {
+  __typename ... on NodesPayload { nodes { ... on Project { owner { username } } } }
+  ... on Error { code message field } } }"""
+
+
+def test_change_owner_needs_the_privilege_and_a_member_as_new_owner(
+        api: GraphQLClient, world: World, db: Session) -> None:
+    lab, other = world.group("lab"), world.group("other")
+    alice, bob, carol = world.user("alice", lab), world.user("bob", lab), world.user("carol", other)
+    staff = world.user("staff")
+    project = world.add(Project, alice, lab, name="p")
+    ids = [f"Project:{project.id}"]
+    refused = api.data(CHOWN, world.token(alice), ids=ids, o=f"Experimenter:{bob.id}")
+    assert refused["changeOwner"]["__typename"] == "PermissionDeniedError"
+    staff.privileges = ["change_ownership"]
+    db.commit()
+    token = world.token(staff)
+    outsider = api.data(CHOWN, token, ids=ids, o=f"Experimenter:{carol.id}")["changeOwner"]
+    assert outsider["__typename"] == "ValidationError" and outsider["field"] == "ids.0"
+    given = api.data(CHOWN, token, ids=ids, o=f"Experimenter:{bob.id}")["changeOwner"]
+    assert given["nodes"] == [{"owner": {"username": "bob"}}]
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "chown")).one()
+    assert event.details == {"from": alice.id, "to": bob.id}
+    assert event.actor_id == staff.id
+
+
+def test_logout_is_audited_and_html_gets_security_headers(
+        api: GraphQLClient, world: World, db: Session) -> None:
+    alice = world.user("alice", world.group("lab"))
+    api.data("mutation { logout { __typename } }", world.token(alice))
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "logout")).one()
+    assert event.actor_id == alice.id
+    page = api.client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    for header in ("content-security-policy", "x-content-type-options", "x-frame-options",
+                   "referrer-policy"):
+        assert header in page.headers, header
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
