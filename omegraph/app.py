@@ -41,10 +41,19 @@ def session_policy(settings: Settings) -> SessionPolicy:
 
 
 def password_provider(name: str, settings: Settings) -> PasswordProvider:
-    """The provider called ``name`` in ``auth_order``."""
+    """The provider called ``name`` in ``auth_order``.
+
+    ``local``: argon2 hashes stored here. ``ldap``: a directory (the ``ldap_*`` settings);
+    use it as ``OMEGRAPH_AUTH_ORDER=ldap,local`` so local administrators can still log in
+    while the directory is down.
+    """
     if name == "local":
         return LocalPasswords()
-    raise SettingsError(f"auth_order: unknown login provider {name!r} (known: local)")
+    if name == "ldap":
+        from resolvers.ldap_login import LdapPasswords  # ldap3 is loaded only when used
+
+        return LdapPasswords(settings)
+    raise SettingsError(f"auth_order: unknown login provider {name!r} (known: local, ldap)")
 
 
 def build_authenticator(settings: Settings) -> Authenticator:

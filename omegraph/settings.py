@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,9 +63,128 @@ def parse_path(value: object) -> Path:
     return Path(str(value)).expanduser()
 
 
+def parse_optional_path(value: object) -> Path | None:
+    text = str(value).strip()
+    return Path(text).expanduser() if text else None
+
+
+# --- LDAP values. ldap3 is imported only when an LDAP setting is given. ---
+
+LDAP_RULE_KINDS = ("fixed", "member_of", "attribute", "query")
+_LDAP_ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+")
+
+
+@dataclass(frozen=True)
+class LdapGroupRule:
+    """One ``ldap_group_rules`` entry: which OMEGraph groups a directory user belongs to.
+
+    ``fixed:GROUP``; ``member_of:BASE_DN`` (groupOfNames/groupOfUniqueNames under BASE_DN
+    listing the user, or the user's memberOf values under BASE_DN; the group's cn names the
+    OMEGraph group); ``attribute:ATTR`` (each value of the user's ATTR names a group);
+    ``query:BASE_DN:FILTER`` (the cn of each entry FILTER finds under BASE_DN, ``{dn}`` being
+    replaced by the user's DN, filter-escaped).
+    """
+
+    kind: str
+    target: str  # the group name, base DN or attribute
+    filter: str = ""  # query rules only
+
+
+def parse_ldap_dn(value: object) -> str:
+    from ldap3.core.exceptions import LDAPInvalidDnError
+    from ldap3.utils.dn import parse_dn
+
+    text = str(value).strip()
+    try:
+        parse_dn(text)
+    except LDAPInvalidDnError as exc:
+        raise ValueError(f"{text!r} is not a DN such as ou=people,dc=example,dc=org") from exc
+    return text
+
+
+def parse_optional_ldap_dn(value: object) -> str | None:
+    return parse_ldap_dn(value) if str(value).strip() else None
+
+
+def parse_ldap_filter(value: object) -> str:
+    from ldap3.core.exceptions import LDAPInvalidFilterError
+    from ldap3.operation.search import parse_filter
+
+    text = str(value).strip()
+    try:
+        parse_filter(  # type: ignore[no-untyped-call]
+            text.replace("{dn}", "cn=x"), None, True, True, None, False)
+    except LDAPInvalidFilterError as exc:
+        raise ValueError(
+            f"{text!r} is not an LDAP filter such as (objectClass=inetOrgPerson)") from exc
+    return text
+
+
+def parse_ldap_attribute(value: object) -> str:
+    text = str(value).strip()
+    if not _LDAP_ATTRIBUTE.fullmatch(text):
+        raise ValueError(f"{text!r} is not an LDAP attribute name")
+    return text
+
+
+def parse_optional_ldap_attribute(value: object) -> str:
+    """An attribute name, or empty for "not taken from the directory"."""
+    return parse_ldap_attribute(value) if str(value).strip() else ""
+
+
+def parse_ldap_urls(value: object) -> tuple[str, ...]:
+    """ldap:// or ldaps:// URLs with a host and optional port; comma-separated or a list."""
+    urls = tuple(parse_names(value) if isinstance(value, list | tuple)
+                 else (part for part in re.split(r"[,\s]+", str(value)) if part))
+    for url in urls:
+        parts = urlsplit(url)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if (parts.scheme.lower() not in {"ldap", "ldaps"} or not parts.hostname or not port_ok
+                or parts.path not in {"", "/"} or parts.query or parts.username):
+            raise ValueError(f"{url!r} is not ldap://host[:port] or ldaps://host[:port]")
+    return urls
+
+
+def parse_ldap_group_rule(text: str) -> LdapGroupRule:
+    kind, colon, rest = text.strip().partition(":")
+    kind, rest = kind.strip().lower(), rest.strip()
+    if not colon or kind not in LDAP_RULE_KINDS:
+        raise ValueError(f"rule {text!r} must start with {', '.join(LDAP_RULE_KINDS)} and ':'")
+    if not rest:
+        raise ValueError(f"rule {text!r} names nothing after {kind}:")
+    if kind == "fixed":
+        if len(rest) > 255:
+            raise ValueError(f"rule {text!r}: group names have at most 255 characters")
+        return LdapGroupRule(kind, rest)
+    if kind == "attribute":
+        return LdapGroupRule(kind, parse_ldap_attribute(rest))
+    if kind == "member_of":
+        return LdapGroupRule(kind, parse_ldap_dn(rest))
+    base, paren, search = rest.partition(":(")
+    if not paren:
+        raise ValueError(f"rule {text!r} must be query:BASE_DN:(FILTER)")
+    search = parse_ldap_filter("(" + search)
+    if "{dn}" not in search:
+        raise ValueError(f"rule {text!r}: the filter must use {{dn}}, the user's DN")
+    return LdapGroupRule(kind, parse_ldap_dn(base), search)
+
+
+def parse_ldap_group_rules(value: object) -> tuple[str, ...]:
+    """Rules separated by ';' (DNs hold commas), or a TOML list with one rule per item."""
+    items = value if isinstance(value, list | tuple) else str(value).split(";")
+    rules = tuple(str(item).strip() for item in items if str(item).strip())
+    for rule in rules:
+        parse_ldap_group_rule(rule)
+    return rules
+
+
 def _setting(default: Any, parse: Callable[[object], Any], *, secret: bool = False,
-             help: str = "") -> Any:
-    return field(default=default, metadata={"parse": parse, "secret": secret, "help": help})
+             help: str = "", separator: str = ", ") -> Any:
+    return field(default=default, metadata={"parse": parse, "secret": secret, "help": help,
+                                            "separator": separator})
 
 
 def default_data_dir() -> Path:
@@ -92,13 +212,53 @@ class Settings:
                                           help="password of root on first start; default generated")
     session_idle_timeout: int = _setting(2 * 3600, parse_positive_int, help="seconds")
     session_absolute_timeout: int = _setting(7 * 24 * 3600, parse_positive_int, help="seconds")
-    auth_order: tuple[str, ...] = _setting(("local",), parse_names,
-                                           help="password providers to try, in order")
+    auth_order: tuple[str, ...] = _setting(
+        ("local",), parse_names,
+        help="password providers to try, in order: local, ldap (e.g. ldap,local)")
     login_window: int = _setting(900, parse_positive_int, help="seconds failures are counted")
     login_failures_per_account_address: int = _setting(5, parse_positive_int)
     login_failures_per_address: int = _setting(30, parse_positive_int)
     login_failures_per_account: int = _setting(
         20, parse_positive_int, help="then one attempt per 30 s for that account")
+    # --- LDAP login: the "ldap" provider. Turn it on with OMEGRAPH_AUTH_ORDER=ldap,local (local
+    # second, so local administrators can still log in while the directory is down). A service
+    # account (or an anonymous bind) finds the user under ldap_user_base with ldap_user_filter
+    # and (ldap_login_attribute=LOGIN); a bind as that entry checks the password. The first
+    # login creates the account (no local password); ldap_group_rules give its groups.
+    ldap_urls: tuple[str, ...] = _setting(
+        (), parse_ldap_urls,
+        help="directory servers tried in order: ldap://host[:port] or ldaps://host[:port]")
+    ldap_starttls: bool = _setting(False, parse_bool, help="StartTLS on ldap:// connections")
+    ldap_ca_file: Path | None = _setting(
+        None, parse_optional_path, help="PEM CA certificates for TLS; default the system's")
+    ldap_connect_timeout: int = _setting(5, parse_positive_int, help="seconds per server")
+    ldap_receive_timeout: int = _setting(10, parse_positive_int, help="seconds per answer")
+    ldap_bind_dn: str | None = _setting(
+        None, parse_optional_ldap_dn, help="service account that searches; empty: anonymous")
+    ldap_bind_password: str | None = _setting(None, parse_optional_str, secret=True)
+    ldap_user_base: str | None = _setting(None, parse_optional_ldap_dn,
+                                          help="subtree searched for users")
+    ldap_user_filter: str = _setting("(objectClass=inetOrgPerson)", parse_ldap_filter)
+    ldap_login_attribute: str = _setting("uid", parse_ldap_attribute,
+                                         help="its value is the OMEGraph username")
+    # The attributes copied into the account; empty: not taken from the directory.
+    ldap_first_name_attribute: str = _setting("givenName", parse_optional_ldap_attribute)
+    ldap_last_name_attribute: str = _setting("sn", parse_optional_ldap_attribute)
+    ldap_email_attribute: str = _setting("mail", parse_optional_ldap_attribute)
+    ldap_institution_attribute: str = _setting("o", parse_optional_ldap_attribute)
+    # ';'-separated (a TOML list in the file): fixed:GROUP, member_of:BASE_DN, attribute:ATTR,
+    # query:BASE_DN:FILTER with {dn} for the user's DN. See LdapGroupRule. The first group found
+    # becomes the new user's default group.
+    ldap_group_rules: tuple[str, ...] = _setting(
+        (), parse_ldap_group_rules, separator="; ",
+        help="groups of directory users: fixed:G; member_of:DN; attribute:A; query:DN:FILTER")
+    ldap_create_groups: bool = _setting(
+        False, parse_bool,
+        help="create groups the rules name that do not exist yet (private, rw----); "
+             "default: such names are ignored")
+    ldap_sync_on_login: bool = _setting(
+        True, parse_bool,
+        help="at each login, copy names, email, institution and rule-made memberships again")
     cors_origins: tuple[str, ...] = _setting(
         (), parse_names, help="origins allowed to call the API; none by default")
     cookie_secure: bool | None = _setting(None, parse_bool,
@@ -145,7 +305,7 @@ class Settings:
             elif item.metadata.get("secret"):
                 shown[item.name] = _mask(str(value))
             elif isinstance(value, tuple):
-                shown[item.name] = ", ".join(value) or "(none)"
+                shown[item.name] = item.metadata["separator"].join(value) or "(none)"
             else:
                 shown[item.name] = str(value)
         return shown

@@ -24,6 +24,7 @@ from resolvers.validate import db_safe
 from store.accounts import Experimenter
 
 WRONG_CREDENTIALS = "wrong username or password"
+_SERVICE_NAMES = {"ldap": "directory (LDAP)"}
 
 
 class ProviderUnavailable(Exception):
@@ -87,9 +88,9 @@ def login(db: Session, auth: Authenticator, username: str, password: str,
         throttle.record_failure(db, key, client_address)
         _fail(db, key, client_address, reason, unavailable)
         if unavailable and user is None:
-            raise Unauthenticated(
-                f"the {' and '.join(unavailable)} login service cannot be reached; "
-                "try again later", "password")
+            services = " and ".join(_SERVICE_NAMES.get(name, name) for name in unavailable)
+            raise Unauthenticated(f"the {services} cannot be reached; try again later",
+                                  "password")
         raise Unauthenticated(WRONG_CREDENTIALS, "password")
     throttle.forget(db, auth.throttle, key, client_address)
     issued = open_session(db, user, auth.policy, user_agent, client_address, commit=False)

@@ -11,6 +11,9 @@ set -euo pipefail
 PACKAGES=(
     chromium          # headless browser for the GraphiQL browser tests (pytest -m browser)
     chromium-driver   # WebDriver for chromium; kept alongside it for tooling that wants it
+    slapd             # OpenLDAP server the LDAP login tests start on a free port (tests/ldap)
+    ldap-utils        # ldapsearch/ldapmodify, for looking into that directory by hand
+    openssl           # makes the throwaway CA and certificate for those tests' TLS
 )
 
 is_installed() {
@@ -43,6 +46,11 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 
 echo "install-system-deps: installing ${missing[*]}"
+# slapd would otherwise ask for a domain and an admin password, then set up and start a
+# system-wide directory. The tests build their own configuration and start it themselves.
+if command -v debconf-set-selections >/dev/null 2>&1; then
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+fi
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 
