@@ -26,6 +26,7 @@ from ldap3 import NONE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from omegraph.settings import LdapGroupRule, Settings, SettingsError, parse_ldap_group_rule
@@ -197,12 +198,14 @@ class LdapPasswords:
         return source in (None, "ldap")
 
     def _account(self, db: Session, user: Experimenter | None, entry: DirectoryUser,
-                 wanted: list[str] | None) -> Experimenter:
+                 wanted: list[str] | None) -> Experimenter | None:
         s, created = self.settings, user is None
         if user is None:
-            user = Experimenter(username=entry.username, auth_source="ldap", ldap_dn=entry.dn,
-                                password_hash=None)
-            db.add(user)
+            user = _create_user(db, entry)
+            if user is None:
+                return None
+            created = user.ldap_dn is None  # False when a concurrent first login won
+            user.ldap_dn = entry.dn
         elif user.ldap_dn != entry.dn:
             log.info("ldap: %s now has the entry %s (was %s)", user.username, entry.dn,
                      user.ldap_dn)
@@ -220,6 +223,20 @@ class LdapPasswords:
                              actor_name=user.username, target=f"Experimenter:{user.id}",
                              details={"added": added, "removed": removed})
         return user
+
+
+def _create_user(db: Session, entry: DirectoryUser) -> Experimenter | None:
+    """The new account, or the one a concurrent first login of the same person just made."""
+    try:
+        with db.begin_nested():
+            user = Experimenter(username=entry.username, auth_source="ldap", ldap_dn=None,
+                                password_hash=None)
+            db.add(user)
+            db.flush()
+        return user
+    except IntegrityError:
+        raced = db.scalar(select(Experimenter).where(Experimenter.username == entry.username))
+        return raced if raced is not None and raced.auth_source == "ldap" else None
 
 
 def _close(conn: Connection) -> None:
