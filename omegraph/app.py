@@ -26,6 +26,7 @@ from schema.build import build_schema
 from store.db import create_db_engine, session_factory
 from store.migrate import check_migrated
 from web.auth import AuthMiddleware
+from web.body_limit import BodyLimitMiddleware
 from web.graphiql import STATIC_DIR
 from web.graphql import GraphQLApp
 from web.headers import SecurityHeadersMiddleware
@@ -105,6 +106,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes),
         *_cors(settings),
         Middleware(AuthMiddleware, factory=factory, policy=authenticator.policy),
     ]

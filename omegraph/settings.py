@@ -270,6 +270,8 @@ class Settings:
     max_query_aliases: int = _setting(50, parse_positive_int)
     max_query_cost: int = _setting(200_000, parse_positive_int)
     max_list_input: int = _setting(1000, parse_positive_int, help="ids in one list argument")
+    max_request_bytes: int = _setting(4_000_000, parse_positive_int,
+                                      help="largest GraphQL request body")
     log_level: str = _setting("INFO", parse_log_level)
     config_file: Path | None = _setting(None, parse_path, help="optional TOML file")
 

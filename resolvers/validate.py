@@ -10,7 +10,11 @@ from resolvers.errors import Invalid
 from store.base import DESCRIPTION_LENGTH, NAME_LENGTH
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@-]{0,63}$")
-_CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# Controls, format characters (bidi overrides), surrogates, private-use, unassigned, and the
+# line/paragraph separators that would break a one-line name.
+_CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+# Format characters that real text needs: zero-width (non-)joiners in emoji and Persian.
+_ALLOWED_FORMAT = {"\u200c", "\u200d"}
 
 
 def clean_text(value: str, field: str, maximum: int, *, required: bool = False,
@@ -19,7 +23,8 @@ def clean_text(value: str, field: str, maximum: int, *, required: bool = False,
     text = unicodedata.normalize("NFC", value)
     if len(text) > maximum:
         raise Invalid(f"{field} must have at most {maximum} characters", field)
-    allowed = {"\n", "\t", "\r"} if multiline else set()
+    allowed = {"\n", "\t", "\r", "\u2028", "\u2029"} if multiline else set()
+    allowed |= _ALLOWED_FORMAT
     if any(unicodedata.category(ch) in _CONTROL and ch not in allowed for ch in text):
         raise Invalid(f"{field} contains control characters", field)
     if required and not text.strip():

@@ -35,6 +35,7 @@ _LIMIT_CODES = (
     ("aliases found. Allowed", "TOO_MANY_ALIASES"),
     ("Document contains more than", "TOO_MANY_TOKENS"),
     ("Syntax Error", "GRAPHQL_PARSE_FAILED"),
+    ("Validation aborted", "TOO_MANY_ERRORS"),
 )
 
 

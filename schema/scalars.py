@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, NewType
 
 import strawberry
+from graphql import IntValueNode, StringValueNode, ValueNode
 
 Long = NewType("Long", int)
+Bytes = NewType("Bytes", bytes)
 
 
 def _parse_long(value: object) -> int:
@@ -18,11 +22,40 @@ def _parse_long(value: object) -> int:
     return number
 
 
+def _parse_long_literal(node: ValueNode, _variables: Any = None) -> int:
+    if isinstance(node, IntValueNode | StringValueNode) and len(node.value) <= 20:
+        return _parse_long(node.value)
+    raise ValueError("Long must be an integer")
+
+
+def _parse_bytes(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("Bytes must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("Bytes must be valid base64") from exc
+
+
+def _parse_bytes_literal(node: ValueNode, _variables: Any = None) -> bytes:
+    if isinstance(node, StringValueNode):
+        return _parse_bytes(node.value)
+    raise ValueError("Bytes must be a base64 string")
+
+
 SCALAR_MAP: dict[object, Any] = {
     Long: strawberry.scalar(
         name="Long",
         serialize=int,
         parse_value=_parse_long,
+        parse_literal=_parse_long_literal,
         description="A signed 64-bit integer (GraphQL Int has only 32 bits).",
+    ),
+    Bytes: strawberry.scalar(
+        name="Bytes",
+        serialize=lambda value: base64.b64encode(value).decode("ascii"),
+        parse_value=_parse_bytes,
+        parse_literal=_parse_bytes_literal,
+        description="Binary data as standard base64 (strictly checked).",
     ),
 }

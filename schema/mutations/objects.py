@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.scalars import Base64
 
 from resolvers import containers, deletion, ownership, rois
 from resolvers.ids import parse_typed_id
@@ -15,6 +14,7 @@ from schema.context import Info
 from schema.errors import result_union
 from schema.mutations.base import USER, check_list, guarded, perform
 from schema.ome import Dataset, Plate, Project, Roi, Screen, Shape, ShapeKind
+from schema.scalars import Bytes
 from store import models
 
 
@@ -93,7 +93,7 @@ class ShapeInput:
     x2: float | None = None
     y2: float | None = None
     points: str | None = None
-    mask: Base64 | None = strawberry.field(
+    mask: Bytes | None = strawberry.field(
         default=None,
         description="Mask bits, row-major, one bit per pixel of the x/y/width/height box.")
 
