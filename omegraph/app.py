@@ -101,7 +101,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
     routes = [
         Route("/", home),
         Route("/health", health),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the GraphQL view, so even a PUT gets a JSON 405 from it.
+        Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     middleware = [

@@ -93,7 +93,9 @@ def apply_filter(query: Select[Any], model: Any, spec: ListFilter) -> Select[Any
     if spec.group_id is not None:
         clauses.append(model.group_id == spec.group_id)
     if spec.name_contains:
-        column = model.text_value if model is Annotation else model.name
+        column = model.text_value if model is Annotation else getattr(model, "name", None)
+        if column is None:
+            raise Invalid(f"{model.kind} objects have no name to search", "filter.nameContains")
         pattern = f"%{_escape_like(spec.name_contains.lower())}%"
         clauses.append(column.is_not(None))
         clauses.append(column.ilike(pattern, escape="\\"))

@@ -35,8 +35,15 @@ _LIMIT_CODES = (
     ("aliases found. Allowed", "TOO_MANY_ALIASES"),
     ("Document contains more than", "TOO_MANY_TOKENS"),
     ("Syntax Error", "GRAPHQL_PARSE_FAILED"),
-    ("Validation aborted", "TOO_MANY_ERRORS"),
+    ("Validation aborted", "QUERY_TOO_COMPLEX"),
 )
+
+
+# graphql-core's bare refusals, said so a client knows what to change.
+_REASONS = {
+    "Validation aborted.": "the query is too complex to validate (it expands to too many "
+                           "fields); use fewer fragments or fewer repeated fields",
+}
 
 
 def _with_code(error: GraphQLError) -> GraphQLError:
@@ -44,7 +51,8 @@ def _with_code(error: GraphQLError) -> GraphQLError:
         return error
     for fragment, code in _LIMIT_CODES:
         if fragment in error.message:
-            return GraphQLError(error.message, error.nodes, error.source, error.positions,
+            message = _REASONS.get(error.message, error.message)
+            return GraphQLError(message, error.nodes, error.source, error.positions,
                                 error.path, None, extensions={**(error.extensions or {}),
                                                               "code": code})
     return error
