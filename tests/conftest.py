@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+import omegraph.app
 from omegraph.app import create_app
 from omegraph.settings import Settings, load_settings
 from tests.graphql_client import GraphQLClient
@@ -20,6 +22,26 @@ from tests.world import World
 
 # Alembic announces every migration at INFO; keep test output for what matters.
 logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+# Building the schema is most of a test's setup, and it depends only on the settings (which
+# differ between tests only in their temporary paths), so build it once per settings.
+_SCHEMAS: dict[tuple[tuple[str, str], ...], Any] = {}
+_PATH_SETTINGS = {"data_dir", "database_url", "repository_dir", "dropbox_dir", "config_file"}
+
+
+@pytest.fixture(autouse=True)
+def _one_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = omegraph.app.build_schema
+
+    def cached(settings: Settings) -> Any:
+        key = tuple(sorted((k, v) for k, v in settings.masked().items()
+                           if k not in _PATH_SETTINGS))
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = real(settings)
+        return _SCHEMAS[key]
+
+    monkeypatch.setattr(omegraph.app, "build_schema", cached)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -18,13 +18,10 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-import omegraph.app
-from omegraph.settings import Settings
 from resolvers.passwords import hash_password
 from store.base import utcnow
 from store.models import (
     AuthSession,
-    Base,
     Dataset,
     Experimenter,
     ExperimenterGroup,
@@ -34,44 +31,9 @@ from store.models import (
     Shape,
 )
 from tests.graphql_client import GraphQLClient
-from tests.world import World
+from tests.world import World, gid, snapshot
 
 PASSWORD = "correct horse battery"
-
-
-# Building the schema is most of a test's setup, and it depends only on the settings (which
-# differ between tests only in their temporary paths), so build it once per settings.
-_SCHEMAS: dict[tuple[tuple[str, str], ...], Any] = {}
-_PATH_SETTINGS = {"data_dir", "database_url", "repository_dir", "dropbox_dir", "config_file"}
-
-
-@pytest.fixture(autouse=True)
-def _one_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = omegraph.app.build_schema
-
-    def cached(settings: Settings) -> Any:
-        key = tuple(sorted((k, v) for k, v in settings.masked().items()
-                           if k not in _PATH_SETTINGS))
-        if key not in _SCHEMAS:
-            _SCHEMAS[key] = real(settings)
-        return _SCHEMAS[key]
-
-    monkeypatch.setattr(omegraph.app, "build_schema", cached)
-
-
-def snapshot(db: Session) -> dict[str, list[Any]]:
-    """Every row of every table, in primary-key order: 'changed nothing' means equal snapshots."""
-    return {
-        table.name: [tuple(row) for row in db.execute(
-            table.select().order_by(*table.primary_key.columns))]
-        for table in Base.metadata.sorted_tables
-        # The audit trail and login-failure counters are meant to grow on refused requests.
-        if table.name not in ("audit_event", "login_failure")
-    }
-
-
-def gid(obj: Any) -> str:
-    return f"{obj.kind}:{obj.id}"
 
 
 @dataclass
