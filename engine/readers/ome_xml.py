@@ -1,0 +1,97 @@
+"""Parse the parts of OME-XML the engine reports: names, sizes, units, channels, dates."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.metadata import Channel, Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class OmeImage:
+    """What OME-XML says about one Image element."""
+
+    name: str | None
+    dimension_order: str | None
+    physical_size_x: Quantity | None
+    physical_size_y: Quantity | None
+    physical_size_z: Quantity | None
+    time_increment: Quantity | None
+    acquisition_date: datetime | None
+    channels: tuple[Channel, ...]
+    significant_bits: int | None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((e for e in element if _local(e.tag) == name), None)
+
+
+def _quantity(element: ET.Element, name: str, default_unit: str) -> Quantity | None:
+    raw = element.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return Quantity(value, element.get(name + "Unit", default_unit))
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _date(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _channel(element: ET.Element) -> Channel:
+    return Channel(
+        name=element.get("Name"),
+        color=_int(element.get("Color")),
+        excitation_wavelength=_quantity(element, "ExcitationWavelength", "nm"),
+        emission_wavelength=_quantity(element, "EmissionWavelength", "nm"),
+        fluor=element.get("Fluor"),
+    )
+
+
+def parse_ome_xml(text: str) -> list[OmeImage]:
+    """The Image elements of an OME-XML document, in document order.
+
+    Raises ``xml.etree.ElementTree.ParseError`` for malformed XML.
+    """
+    root = ET.fromstring(text)  # noqa: S314 - no entity expansion in stdlib expat by default
+    images = []
+    for image in (e for e in root if _local(e.tag) == "Image"):
+        pixels = _child(image, "Pixels")
+        if pixels is None:
+            continue
+        date = _child(image, "AcquisitionDate")
+        images.append(
+            OmeImage(
+                name=image.get("Name"),
+                dimension_order=pixels.get("DimensionOrder"),
+                physical_size_x=_quantity(pixels, "PhysicalSizeX", "µm"),
+                physical_size_y=_quantity(pixels, "PhysicalSizeY", "µm"),
+                physical_size_z=_quantity(pixels, "PhysicalSizeZ", "µm"),
+                time_increment=_quantity(pixels, "TimeIncrement", "s"),
+                acquisition_date=_date(date.text if date is not None else None),
+                channels=tuple(_channel(e) for e in pixels if _local(e.tag) == "Channel"),
+                significant_bits=_int(pixels.get("SignificantBits")),
+            )
+        )
+    return images
