@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 from engine.errors import CorruptFile, UnsupportedFormat
-from engine.readers.base import DEFAULT_LIMITS, ImageSource, Limits
+from engine.readers.base import DEFAULT_LIMITS, ImageSource, Limits, Region
 from engine.readers.pillow import PillowSource
 from engine.readers.tiff import TiffSource
 
-__all__ = ["ImageSource", "Limits", "detect_format", "open_image_file"]
+__all__ = ["ImageSource", "Limits", "Region", "detect_format", "open_image_file"]
 
 MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "tiff"),

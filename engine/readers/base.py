@@ -27,25 +27,30 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One rectangle of one plane: image ``series``, resolution ``level`` (0 = full), plane
+    indices ``z``/``c``/``t``, and ``x``/``y``/``width``/``height`` in that level's pixels."""
+
+    series: int = 0
+    level: int = 0
+    z: int = 0
+    c: int = 0
+    t: int = 0
+    x: int = 0
+    y: int = 0
+    width: int = 0
+    height: int = 0
+
+
 class ImageSource(Protocol):
     """An opened file: its images and a way to read one region of one plane."""
 
     @property
     def images(self) -> list[ImageMetadata]: ...
 
-    def read_region(
-        self,
-        series: int,
-        level: int,
-        z: int,
-        c: int,
-        t: int,
-        x: int,
-        y: int,
-        width: int,
-        height: int,
-        out: NDArray[np.generic] | None = None,
-    ) -> NDArray[np.generic]: ...
+    def read_region(self, region: Region,
+                    out: NDArray[np.generic] | None = None) -> NDArray[np.generic]: ...
 
     def close(self) -> None: ...
 
@@ -67,21 +72,11 @@ def check_limits(meta: ImageMetadata, limits: Limits) -> None:
         )
 
 
-def prepare_region(
-    images: list[ImageMetadata],
-    limits: Limits,
-    series: int,
-    level: int,
-    z: int,
-    c: int,
-    t: int,
-    x: int,
-    y: int,
-    width: int,
-    height: int,
-    out: NDArray[np.generic] | None,
-) -> NDArray[np.generic]:
+def prepare_region(images: list[ImageMetadata], limits: Limits, region: Region,
+                   out: NDArray[np.generic] | None) -> NDArray[np.generic]:
     """Validate a region request and return the (height, width) buffer to fill."""
+    series, level, z, c, t = region.series, region.level, region.z, region.c, region.t
+    x, y, width, height = region.x, region.y, region.width, region.height
     if not 0 <= series < len(images):
         raise IndexError(f"series {series} out of range 0..{len(images) - 1}")
     meta = images[series]

@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.errors import CorruptFile, UnsupportedFormat
 from engine.metadata import Channel, ImageMetadata, pixel_type_of, rgba_to_int
-from engine.readers.base import Limits, check_limits, prepare_region
+from engine.readers.base import Limits, Region, check_limits, prepare_region
 
 COLORS = {
     "R": rgba_to_int(255, 0, 0),
@@ -104,26 +104,14 @@ class PillowSource:
         self._frame = (t, array)
         return array
 
-    def read_region(
-        self,
-        series: int,
-        level: int,
-        z: int,
-        c: int,
-        t: int,
-        x: int,
-        y: int,
-        width: int,
-        height: int,
-        out: NDArray[np.generic] | None = None,
-    ) -> NDArray[np.generic]:
+    def read_region(self, region: Region,
+                    out: NDArray[np.generic] | None = None) -> NDArray[np.generic]:
         """Pixels of one channel region as (height, width)."""
-        buffer = prepare_region(
-            [self._meta], self._limits, series, level, z, c, t, x, y, width, height, out
-        )
+        buffer = prepare_region([self._meta], self._limits, region, out)
         with self._lock:
-            pixels = self._pixels(t)
-        buffer[...] = pixels[y : y + height, x : x + width, c]
+            pixels = self._pixels(region.t)
+        r = region
+        buffer[...] = pixels[r.y : r.y + r.height, r.x : r.x + r.width, r.c]
         return buffer
 
     def close(self) -> None:

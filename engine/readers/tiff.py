@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from engine.errors import CorruptFile, UnsupportedFormat
 from engine.metadata import Channel, ImageMetadata, Quantity, pixel_type_of, rgba_to_int
-from engine.readers.base import Limits, check_limits, prepare_region
+from engine.readers.base import Limits, Region, check_limits, prepare_region
 from engine.readers.ome_xml import OmeImage, parse_ome_xml
 from engine.readers.tiff_segments import read_page_region
 
@@ -183,29 +183,18 @@ class TiffSource:
     def images(self) -> list[ImageMetadata]:
         return list(self._images)
 
-    def read_region(
-        self,
-        series: int,
-        level: int,
-        z: int,
-        c: int,
-        t: int,
-        x: int,
-        y: int,
-        width: int,
-        height: int,
-        out: NDArray[np.generic] | None = None,
-    ) -> NDArray[np.generic]:
+    def read_region(self, region: Region,
+                    out: NDArray[np.generic] | None = None) -> NDArray[np.generic]:
         """Pixels of one plane region as (height, width), dtype of the image's pixel type."""
-        buffer = prepare_region(
-            self._images, self._limits, series, level, z, c, t, x, y, width, height, out
-        )
-        page_index, sample = self._layouts[series].locate(z, c, t)
+        buffer = prepare_region(self._images, self._limits, region, out)
+        r = region
+        page_index, sample = self._layouts[r.series].locate(r.z, r.c, r.t)
         with self._lock:
-            page = self._series[series].levels[level].pages[page_index]
+            page = self._series[r.series].levels[r.level].pages[page_index]
             if page is None:
-                raise CorruptFile(f"page {page_index} of series {series} is missing")
-            return read_page_region(self._read_bytes, self._size, page, sample, x, y, buffer)
+                raise CorruptFile(f"page {page_index} of series {r.series} is missing")
+            return read_page_region(self._read_bytes, self._size, page, sample, r.x, r.y,
+                                    buffer)
 
     def _read_bytes(self, offset: int, count: int) -> bytes:
         handle = self._tif.filehandle

@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
-from engine.readers import Limits, open_image_file
+from engine.readers import Limits, Region, open_image_file
 
 
 def _tiff(path: Path) -> Path:
@@ -23,7 +23,7 @@ def _tiff(path: Path) -> Path:
 def _open_and_read(path: Path) -> None:
     source = open_image_file(path)
     try:
-        source.read_region(0, 0, 0, 0, 0, 0, 0, 64, 64)
+        source.read_region(Region(width=64, height=64))
     finally:
         source.close()
 
@@ -91,12 +91,12 @@ def test_pixel_limits_are_configurable(tmp_path: Path) -> None:
         open_image_file(png, Limits(max_image_pixels=1000))
     source = open_image_file(_tiff(tmp_path / "t.tif"), Limits(max_region_pixels=100))
     with pytest.raises(ImageTooLarge):
-        source.read_region(0, 0, 0, 0, 0, 0, 0, 64, 64)
+        source.read_region(Region(width=64, height=64))
     source.close()
 
 
 def test_wrong_output_buffer_is_rejected(tmp_path: Path) -> None:
     source = open_image_file(_tiff(tmp_path / "t.tif"))
     with pytest.raises(ValueError, match="out must be"):
-        source.read_region(0, 0, 0, 0, 0, 0, 0, 8, 8, out=np.empty((8, 8), np.uint8))
+        source.read_region(Region(width=8, height=8), out=np.empty((8, 8), np.uint8))
     source.close()

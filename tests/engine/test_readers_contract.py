@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 from engine.metadata import Quantity, rgba_to_int
-from engine.readers import open_image_file
+from engine.readers import Region, open_image_file
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def test_full_planes_equal_what_was_written(case: Case) -> None:
             for t in range(size_t):
                 for c in range(size_c):
                     for z in range(size_z):
-                        plane = source.read_region(s, level, z, c, t, 0, 0, size_x, size_y)
+                        plane = source.read_region(Region(s, level, z, c, t, 0, 0, size_x, size_y))
                         assert plane.shape == (size_y, size_x)
                         _close(plane, expected[t, c, z], case.tolerance)
     finally:
@@ -208,13 +208,13 @@ def test_regions_at_edges_and_into_buffers(case: Case) -> None:
         w, h = min(7, size_x), min(5, size_y)
         for x, y in ((0, 0), (size_x - w, size_y - h), (size_x // 3, size_y // 2)):
             out = np.empty((h, w), expected.dtype)
-            region = source.read_region(s, level, z, c, t, x, y, w, h, out=out)
+            region = source.read_region(Region(s, level, z, c, t, x, y, w, h), out=out)
             assert region is out
             _close(region, expected[t, c, z, y : y + h, x : x + w], case.tolerance)
         with pytest.raises(IndexError):
-            source.read_region(s, level, z, c, t, size_x - w + 1, 0, w, h)
+            source.read_region(Region(s, level, z, c, t, size_x - w + 1, 0, w, h))
         with pytest.raises(IndexError):
-            source.read_region(s, level, z, size_c, t, 0, 0, w, h)
+            source.read_region(Region(s, level, z, size_c, t, 0, 0, w, h))
     finally:
         source.close()
 
