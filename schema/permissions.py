@@ -6,6 +6,7 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
+from resolvers.actor import Actor
 from resolvers.errors import ErrorCode
 from schema.context import Info
 
@@ -17,45 +18,55 @@ class Public(BasePermission):
         return True
 
 
-class IsAuthenticated(BasePermission):
-    message = "log in first: send a session token as 'Authorization: Bearer <token>'"
-    error_extensions = {"code": ErrorCode.UNAUTHENTICATED.value}
+Refusal = tuple[str, ErrorCode]
+LOG_IN = ("log in first: send a session token as 'Authorization: Bearer <token>'",
+          ErrorCode.UNAUTHENTICATED)
+READ_ONLY = ("this API token is read-only", ErrorCode.PERMISSION_DENIED)
+NOT_ADMIN = ("only administrators may do this", ErrorCode.PERMISSION_DENIED)
+
+
+class _Gate(BasePermission):
+    """A permission whose refusal (message and code) depends on who is asking."""
+
+    def refusal(self, actor: Actor | None) -> Refusal | None:
+        raise NotImplementedError
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.actor_or_none is not None
+        refused = self.refusal(info.context.actor_or_none)
+        if refused is None:
+            return True
+        # strawberry may reuse an instance: set this call's reason every time it refuses.
+        self.message, code = refused
+        self.error_extensions = {"code": code.value}
+        return False
 
 
-class CanWrite(BasePermission):
+class IsAuthenticated(_Gate):
+    message = LOG_IN[0]
+
+    def refusal(self, actor: Actor | None) -> Refusal | None:
+        return LOG_IN if actor is None else None
+
+
+class CanWrite(_Gate):
     """Logged in with a session or a read-write token: every mutation but login needs it."""
 
-    message = "this API token is read-only"
-    error_extensions = {"code": ErrorCode.PERMISSION_DENIED.value}
+    message = READ_ONLY[0]
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        # Instances may be reused across requests: set the message on every path.
-        actor = info.context.actor_or_none
+    def refusal(self, actor: Actor | None) -> Refusal | None:
         if actor is None:
-            self.message = IsAuthenticated.message
-            self.error_extensions = IsAuthenticated.error_extensions
-            return False
-        self.message = CanWrite.message
-        self.error_extensions = CanWrite.error_extensions
-        return not actor.read_only
+            return LOG_IN
+        return READ_ONLY if actor.read_only else None
 
 
-class IsAdmin(BasePermission):
+class IsAdmin(_Gate):
     """Full or restricted administrators; resolvers check the specific privilege."""
 
-    message = "only administrators may do this"
-    error_extensions = {"code": ErrorCode.PERMISSION_DENIED.value}
+    message = NOT_ADMIN[0]
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        # Instances may be reused across requests: set the message on every path.
-        actor = info.context.actor_or_none
+    def refusal(self, actor: Actor | None) -> Refusal | None:
         if actor is None:
-            self.message = IsAuthenticated.message
-            self.error_extensions = IsAuthenticated.error_extensions
-            return False
-        self.error_extensions = IsAdmin.error_extensions
-        self.message = CanWrite.message if actor.read_only else IsAdmin.message
-        return not actor.read_only and actor.is_any_admin
+            return LOG_IN
+        if actor.read_only:
+            return READ_ONLY
+        return None if actor.is_any_admin else NOT_ADMIN
