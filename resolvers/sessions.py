@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from store.accounts import (
     PermissionLevel,
 )
 from store.base import utcnow
+
+T = TypeVar("T")
 
 # Refreshing last_seen on every request would turn every read into a write.
 LAST_SEEN_RESOLUTION = dt.timedelta(seconds=60)
@@ -74,16 +77,22 @@ def logout(db: Session, token: str, actor: Actor | None = None) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def credential_of(db: Session, model: type[T], token: str) -> tuple[T, Experimenter] | None:
+    """The stored credential (session or API token) with this token's digest, and its user."""
+    row = db.execute(
+        select(model, Experimenter)
+        .join(Experimenter, Experimenter.id == model.experimenter_id)  # type: ignore[attr-defined]
+        .where(model.token_hash == token_digest(token))  # type: ignore[attr-defined]
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def authenticate(db: Session, token: str, policy: SessionPolicy) -> Actor:
     """Resolve a bearer token to an Actor, or raise Unauthenticated."""
-    row = db.execute(
-        select(AuthSession, Experimenter)
-        .join(Experimenter, Experimenter.id == AuthSession.experimenter_id)
-        .where(AuthSession.token_hash == token_digest(token))
-    ).first()
-    if row is None:
+    found = credential_of(db, AuthSession, token)
+    if found is None:
         raise Unauthenticated("invalid session token")
-    session, user = row
+    session, user = found
     now = utcnow()
     if session.revoked or not user.active:
         raise Unauthenticated("session has ended; log in again")

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from resolvers import audit
 from resolvers.actor import Actor
 from resolvers.errors import Invalid, NotFound, PermissionDenied, Unauthenticated
-from resolvers.sessions import load_actor, token_digest
+from resolvers.sessions import credential_of, load_actor, token_digest
 from resolvers.validate import clean_text
-from store.accounts import Experimenter
 from store.base import utcnow
 from store.security import ApiToken
 
@@ -71,14 +70,10 @@ def revoke_token(db: Session, actor: Actor, token_id: int) -> ApiToken:
 
 
 def authenticate_token(db: Session, raw: str) -> Actor:
-    row = db.execute(
-        select(ApiToken, Experimenter)
-        .join(Experimenter, Experimenter.id == ApiToken.experimenter_id)
-        .where(ApiToken.token_hash == token_digest(raw))
-    ).first()
-    if row is None:
+    found = credential_of(db, ApiToken, raw)
+    if found is None:
         raise Unauthenticated("invalid API token")
-    token, user = row
+    token, user = found
     now = utcnow()
     if token.revoked or not user.active:
         raise Unauthenticated("API token has been revoked")
