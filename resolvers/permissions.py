@@ -102,12 +102,6 @@ def _privileged(actor: Actor, action: Action) -> bool:
     return needed is None or needed.value in actor.privileges
 
 
-def can_view(actor: Actor, row: OwnedRow) -> bool:
-    if actor.group_scope is not None and row.group_id != actor.group_scope:
-        return False
-    return can(actor, Action.VIEW, row.owner_id, row.group_id)
-
-
 def require(actor: Actor, action: Action, row: OwnedRow, what: str, field: str = "id") -> None:
     """Raise NotFound if the object is invisible, PermissionDenied if visible but not allowed."""
     if not can(actor, Action.VIEW, row.owner_id, row.group_id):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,6 @@ async def audit_page(info: Info, data: AuditFilterInput | None, first: int,
     more = len(rows) > first
     rows = rows[:first]
     return AuditEventPage(
-        events=[AuditEvent(row=row) for row in rows],
+        events=cast(list[AuditEvent], rows),
         next_cursor=f"AuditEvent:{rows[-1].id}" if more else None,
     )

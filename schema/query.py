@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from sqlalchemy import select
@@ -106,14 +106,14 @@ class Query:
     @strawberry.field(permission_classes=AUTH, description="Your personal API tokens.")
     async def api_tokens(self, info: Info) -> list[ApiToken]:
         rows = await info.context.db.run(tokens.list_tokens, info.context.actor)
-        return [ApiToken(row=row) for row in rows]
+        return cast(list[ApiToken], rows)
 
     @strawberry.field(permission_classes=AUTH,
                       description="Open sessions: yours, or a user's for administrators.")
     async def sessions(self, info: Info, user: strawberry.ID | None = None) -> list[SessionInfo]:
         user_id = parse_typed_id(user, "Experimenter", "user") if user else None
         rows = await info.context.db.run(sessions.list_sessions, info.context.actor, user_id)
-        return [SessionInfo(row=row) for row in rows]
+        return cast(list[SessionInfo], rows)
 
     @strawberry.field(permission_classes=ADMINS,
                       description="The audit trail, newest first (administrators).")

@@ -9,123 +9,71 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.ids import format_id
+from schema.base import ome_type
 from store import security
+from store.accounts import AuthSession
 
 Privilege = strawberry.enum(security.Privilege, name="Privilege")
 
 
-@strawberry.type(description="A login session (never its token).")
+def _gid(kind: str, pk: int | None) -> strawberry.ID | None:
+    return None if pk is None else strawberry.ID(format_id(kind, pk))
+
+
+@ome_type(AuthSession, name="SessionInfo", description="A login session (never its token).")
 class SessionInfo:
-    row: strawberry.Private[Any]
+    created: dt.datetime
+    last_seen: dt.datetime
+    expires: dt.datetime
+    user_agent: str | None
+    client_address: str | None
 
     @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(format_id("Session", self.row.id))
-
-    @strawberry.field
-    def created(self) -> dt.datetime:
-        return self.row.created  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def last_seen(self) -> dt.datetime:
-        return self.row.last_seen  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def expires(self) -> dt.datetime:
-        return self.row.expires  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def user_agent(self) -> str | None:
-        return self.row.user_agent  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def client_address(self) -> str | None:
-        return self.row.client_address  # type: ignore[no-any-return]
+    def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
+        return strawberry.ID(format_id("Session", root.id))
 
     @strawberry.field(description="True when opened by an administrator acting as this user.")
-    def sudo(self) -> bool:
-        return self.row.sudo_by_id is not None
+    def sudo(self, root: strawberry.Parent[Any]) -> bool:
+        return root.sudo_by_id is not None
 
 
-@strawberry.type(description="A personal API token (never its secret).")
+@ome_type(security.ApiToken, name="ApiToken",
+          description="A personal API token (never its secret).")
 class ApiToken:
-    row: strawberry.Private[Any]
+    name: str
+    read_only: bool
+    created: dt.datetime
+    expires: dt.datetime | None
+    last_used: dt.datetime | None
+    revoked: bool
 
     @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(format_id("ApiToken", self.row.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def read_only(self) -> bool:
-        return self.row.read_only  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def created(self) -> dt.datetime:
-        return self.row.created  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def expires(self) -> dt.datetime | None:
-        return self.row.expires  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def last_used(self) -> dt.datetime | None:
-        return self.row.last_used  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def revoked(self) -> bool:
-        return self.row.revoked  # type: ignore[no-any-return]
+    def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
+        return strawberry.ID(format_id("ApiToken", root.id))
 
 
-@strawberry.type
+@ome_type(security.AuditEvent, name="AuditEvent")
 class AuditEvent:
-    row: strawberry.Private[Any]
+    occurred: dt.datetime
+    action: str
+    outcome: str
+    actor_name: str | None = strawberry.field(
+        description="Username of who acted (kept if the account is deleted).")
+    target: str | None
+    client_address: str | None
+    details: JSON
 
     @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(format_id("AuditEvent", self.row.id))
+    def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
+        return strawberry.ID(format_id("AuditEvent", root.id))
 
     @strawberry.field
-    def occurred(self) -> dt.datetime:
-        return self.row.occurred  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def action(self) -> str:
-        return self.row.action  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def outcome(self) -> str:
-        return self.row.outcome  # type: ignore[no-any-return]
-
-    @strawberry.field(description="Username of who acted (kept if the account is deleted).")
-    def actor_name(self) -> str | None:
-        return self.row.actor_name  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def actor_id(self) -> strawberry.ID | None:
-        row = self.row
-        return strawberry.ID(format_id("Experimenter", row.actor_id)) if row.actor_id else None
+    def actor_id(self, root: strawberry.Parent[Any]) -> strawberry.ID | None:
+        return _gid("Experimenter", root.actor_id)
 
     @strawberry.field(description="The administrator behind a sudo session, if any.")
-    def sudo_by_id(self) -> strawberry.ID | None:
-        row = self.row
-        return strawberry.ID(format_id("Experimenter", row.sudo_by_id)) if row.sudo_by_id \
-            else None
-
-    @strawberry.field
-    def target(self) -> str | None:
-        return self.row.target  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def client_address(self) -> str | None:
-        return self.row.client_address  # type: ignore[no-any-return]
-
-    @strawberry.field
-    def details(self) -> JSON:
-        return self.row.details  # type: ignore[no-any-return]
+    def sudo_by_id(self, root: strawberry.Parent[Any]) -> strawberry.ID | None:
+        return _gid("Experimenter", root.sudo_by_id)
 
 
 @strawberry.type

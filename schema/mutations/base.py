@@ -12,7 +12,7 @@ from strawberry.permission import BasePermission
 from resolvers.actor import Actor
 from resolvers.errors import DomainError, Invalid
 from schema.context import Info
-from schema.errors import Error, to_error
+from schema.errors import to_error
 from schema.permissions import CanWrite, IsAdmin, Public
 
 P = ParamSpec("P")
@@ -52,5 +52,3 @@ async def guarded(coro: Any) -> Any:
 class OkPayload:
     ok: bool = True
 
-
-Errorish = Error

@@ -45,7 +45,7 @@ class SecurityMutations:
                                expires_in_days: int | None = 90
                                ) -> result_union("CreateApiTokenResult", ApiTokenPayload):  # type: ignore[valid-type]
         def wrap(created: tuple[str, Any]) -> ApiTokenPayload:
-            return ApiTokenPayload(token=created[0], api_token=ApiToken(row=created[1]))
+            return ApiTokenPayload(token=created[0], api_token=created[1])
 
         return await perform(info, wrap, tokens.create_token, name, read_only, expires_in_days)
 
@@ -55,7 +55,7 @@ class SecurityMutations:
         def revoke(db: Session, actor: Actor) -> Any:
             return tokens.revoke_token(db, actor, parse_typed_id(id, "ApiToken"))
 
-        return await perform(info, lambda row: ApiTokenRevokedPayload(api_token=ApiToken(row=row)),
+        return await perform(info, lambda row: ApiTokenRevokedPayload(api_token=row),
                              revoke)
 
     @strawberry.mutation(permission_classes=USER,
@@ -65,7 +65,7 @@ class SecurityMutations:
         def revoke(db: Session, actor: Actor) -> Any:
             return sessions.revoke_session(db, actor, parse_typed_id(id, "Session"))
 
-        return await perform(info, lambda row: SessionPayload(session=SessionInfo(row=row)),
+        return await perform(info, lambda row: SessionPayload(session=row),
                              revoke)
 
     @strawberry.mutation(permission_classes=USER,
