@@ -25,6 +25,7 @@ from resolvers.unit import RequestDb
 from store.models import (
     ANNOTATION_LINKS,
     CONTAINER_LINKS,
+    OWNED_MODELS,
     Annotation,
     Channel,
     Experimenter,
@@ -217,8 +218,6 @@ class Loaders:
     """All loaders of one request, built in the GraphQL context factory."""
 
     def __init__(self, db: RequestDb, actor: Actor) -> None:
-        from store.models import OWNED_MODELS
-
         self.object_by_id: dict[str, DataLoader[int, Any]] = {
             kind: _loader(db, objects_by_id(actor, model)) for kind, model in OWNED_MODELS.items()
         }
