@@ -56,11 +56,26 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaneInfo:
+    """Where and when one plane was acquired (OME ``Plane``); positions carry their units."""
+
+    z: int
+    c: int
+    t: int
+    position_x: Quantity | None = None
+    position_y: Quantity | None = None
+    position_z: Quantity | None = None
+    delta_t: Quantity | None = None
+    exposure_time: Quantity | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageMetadata:
     """One image (series) of a file.
 
     ``resolution_levels`` lists (size_x, size_y) from full resolution down; the first
-    entry always equals (size_x, size_y).
+    entry always equals (size_x, size_y). ``planes`` holds what the file says about
+    individual planes (often nothing), in the file's order.
     """
 
     name: str
@@ -80,6 +95,7 @@ class ImageMetadata:
     channels: tuple[Channel, ...] = ()
     resolution_levels: tuple[tuple[int, int], ...] = field(default=())
     significant_bits: int = 8
+    planes: tuple[PlaneInfo, ...] = ()
 
     @property
     def plane_count(self) -> int:

@@ -20,16 +20,20 @@ from starlette.staticfiles import StaticFiles
 
 from omegraph.settings import Settings, SettingsError, load_settings
 from resolvers.authn import Authenticator, LocalPasswords, PasswordProvider
+from resolvers.jobs.service import JobService
 from resolvers.sessions import SessionPolicy
+from resolvers.signing import Signer, load_or_create_key
 from resolvers.throttle import ThrottlePolicy
 from schema.build import build_schema
 from store.db import create_db_engine, session_factory
 from store.migrate import check_migrated
 from web.auth import AuthMiddleware
 from web.body_limit import BodyLimitMiddleware
+from web.files import download_fileset, download_original, get_thumbnail
 from web.graphiql import STATIC_DIR
 from web.graphql import GraphQLApp
 from web.headers import SecurityHeadersMiddleware
+from web.uploads import upload
 
 log = logging.getLogger("omegraph")
 
@@ -73,22 +77,28 @@ def build_authenticator(settings: Settings) -> Authenticator:
 
 
 def create_app(settings: Settings, engine: Engine | None = None,
-               factory: sessionmaker[Session] | None = None) -> Starlette:
-    """Build the app. Tests pass their engine and a session factory bound to one connection."""
+               factory: sessionmaker[Session] | None = None,
+               jobs: JobService | None = None) -> Starlette:
+    """Build the app. Tests pass their engine, a session factory bound to one connection and
+    an inline job service; by default jobs run on RQ (with Redis) or in this process."""
     owns_engine = engine is None
     engine = engine or create_db_engine(settings.db_url)
     factory = factory or session_factory(engine)
     authenticator = build_authenticator(settings)
     graphql = GraphQLApp(build_schema(settings), settings, authenticator)
+    jobs = jobs or JobService.for_server(settings, factory)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         check_migrated(engine)  # refuse to serve an unmigrated database
+        if jobs.mode != "inline" and (settings.redis_url or settings.run_jobs_in_server):
+            jobs.start()
         # Everything imported and built so far lives as long as the process: keep it out of
         # the collector's full passes, which otherwise walk it during every large response.
         gc.collect()
         gc.freeze()
         yield
+        jobs.stop()
         if owns_engine:
             engine.dispose()
 
@@ -103,6 +113,10 @@ def create_app(settings: Settings, engine: Engine | None = None,
         Route("/health", health),
         # Every method reaches the GraphQL view, so even a PUT gets a JSON 405 from it.
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/uploads/{job:int}/{index:int}", upload, methods=["PUT", "HEAD"]),
+        Route("/files/originals/{id:int}", download_original),
+        Route("/files/filesets/{id:int}.zip", download_fileset),
+        Route("/thumbnails/{id:int}", get_thumbnail),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     middleware = [
@@ -114,6 +128,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.jobs = jobs
+    app.state.signer = Signer(load_or_create_key(settings.secret_key, settings.data_dir))
     return app
 
 

@@ -68,6 +68,24 @@ def parse_optional_path(value: object) -> Path | None:
     return Path(text).expanduser() if text else None
 
 
+def parse_path_template(value: object) -> str:
+    from store.repository import InvalidTemplate, validate_template
+
+    text = str(value).strip()
+    try:
+        validate_template(text)
+    except InvalidTemplate as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+def parse_duplicate_policy(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in {"skip", "import"}:
+        raise ValueError(f"expected skip or import, got {value!r}")
+    return text
+
+
 # --- LDAP values. ldap3 is imported only when an LDAP setting is given. ---
 
 LDAP_RULE_KINDS = ("fixed", "member_of", "attribute", "query")
@@ -272,6 +290,31 @@ class Settings:
     max_list_input: int = _setting(1000, parse_positive_int, help="ids in one list argument")
     max_request_bytes: int = _setting(4_000_000, parse_positive_int,
                                       help="largest GraphQL request body")
+    # --- Imports, the repository and jobs.
+    path_template: str = _setting(
+        "{user}_{user_id}/{yyyy}-{mm}/{dd}/{fileset}", parse_path_template,
+        help="where a fileset's originals go below repository/originals; fields: "
+             "user, user_id, yyyy, mm, dd, fileset")
+    max_upload_bytes: int = _setting(1 << 40, parse_positive_int, help="largest file accepted")
+    max_import_files: int = _setting(10_000, parse_positive_int, help="files in one import")
+    duplicate_policy: str = _setting("skip", parse_duplicate_policy,
+                                     help="same bytes imported again: skip or import")
+    max_image_pixels: int = _setting(1 << 42, parse_positive_int,
+                                     help="largest image (X*Y*Z*C*T) an import accepts")
+    pyramid_threshold: int = _setting(
+        3192, parse_positive_int,
+        help="planes wider or taller than this get a pyramid unless the file has one")
+    thumbnail_size: int = _setting(96, parse_positive_int, help="longest side, pixels")
+    job_threads: int = _setting(2, parse_positive_int,
+                                help="in-process job threads (no Redis) / per worker")
+    job_max_attempts: int = _setting(3, parse_positive_int,
+                                     help="runs of a job whose worker died before it fails")
+    run_jobs_in_server: bool = _setting(
+        True, parse_bool, help="without Redis, run jobs in the server process")
+    secret_key: str | None = _setting(
+        None, parse_optional_str, secret=True,
+        help="signs download and tile URLs; default: generated into data_dir/secret.key "
+             "(set the same value on every server)")
     log_level: str = _setting("INFO", parse_log_level)
     config_file: Path | None = _setting(None, parse_path, help="optional TOML file")
 

@@ -46,6 +46,8 @@ class ListFilter:
     created_before: dt.datetime | None = None
     annotation_kind: str | None = None
     namespace: str | None = None
+    job_kind: str | None = None
+    job_states: tuple[str, ...] | None = None
 
 
 def _parent_clause(model: Any, parent_kind: str, parent_id: int) -> ColumnElement[bool]:
@@ -118,6 +120,10 @@ def apply_filter(query: Select[Any], model: Any, spec: ListFilter) -> Select[Any
         clauses.append(model.kind_name == spec.annotation_kind)
     if spec.namespace is not None:
         clauses.append(model.namespace == spec.namespace)
+    if spec.job_kind is not None:
+        clauses.append(model.job_kind == spec.job_kind)
+    if spec.job_states is not None:
+        clauses.append(model.state.in_(spec.job_states))
     return query.where(*clauses) if clauses else query
 
 

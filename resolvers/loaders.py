@@ -31,7 +31,9 @@ from store.models import (
     Experimenter,
     ExperimenterGroup,
     GroupMembership,
+    ImportFile,
     MapValue,
+    OriginalFile,
     Owned,
     Pixels,
     Roi,
@@ -237,6 +239,10 @@ class Loaders:
         self.samples_by_image = _loader(db, children_by_fk(actor, WellSample, "image_id",
                                                            WellSample.id))
         self.map_values_by_annotation = _loader(db, map_values_of)
+        self.import_files_by_job = _loader(db, children_by_fk(actor, ImportFile, "job_id",
+                                                              ImportFile.index))
+        self.original_files_by_fileset = _loader(db, children_by_fk(
+            actor, OriginalFile, "fileset_id", OriginalFile.id))
         self.annotations_by_parent: dict[str, DataLoader[int, list[Any]]] = {
             parent.kind: _loader(db, annotations_of(actor, parent)) for parent in ANNOTATION_LINKS
         }

@@ -15,11 +15,13 @@ from omegraph.settings import Settings
 from resolvers.errors import DomainError
 from schema.annotations import ANNOTATION_TYPES
 from schema.executor import FastExecutionContext
+from schema.jobs import ImportFile, Job
 from schema.limits import limit_extensions
 from schema.mutations import Mutation
-from schema.ome import Channel, Fileset, Job, OriginalFile, Pixels, Shape, Well, WellSample
+from schema.ome import Channel, Fileset, OriginalFile, Pixels, Shape, Well, WellSample
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
+from schema.subscriptions import Subscription
 
 log = logging.getLogger("omegraph.graphql")
 
@@ -89,11 +91,13 @@ class OmeGraphSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extra_types: list[Any] = [*ANNOTATION_TYPES, Channel, Fileset, Job, OriginalFile, Pixels,
+    extra_types: list[Any] = [*ANNOTATION_TYPES, Channel, Fileset, ImportFile, Job, OriginalFile,
+                              Pixels,
                               Shape, Well, WellSample]
     return OmeGraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=extra_types,
         extensions=[*limit_extensions(settings), ErrorPolicy],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -13,7 +13,9 @@ from omegraph.settings import Settings
 from resolvers.actor import Actor
 from resolvers.authn import Authenticator
 from resolvers.errors import Unauthenticated
+from resolvers.jobs.service import JobService
 from resolvers.loaders import Loaders
+from resolvers.signing import Signer
 from resolvers.unit import RequestDb
 
 
@@ -26,6 +28,8 @@ class Context:
     auth: Authenticator
     actor_or_none: Actor | None
     token: str | None = None
+    jobs: JobService | None = None
+    signer: Signer | None = field(default=None, repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
@@ -33,6 +37,11 @@ class Context:
         if self.actor_or_none is None:
             raise Unauthenticated("log in first: send a session token as 'Authorization: Bearer'")
         return self.actor_or_none
+
+    def signed(self, path: str) -> str:
+        """``path`` signed for the viewer: a URL that works without credentials, for a while."""
+        assert self.signer is not None, "the app sets a signer"
+        return self.signer.sign(path, self.actor.user_id)
 
     @property
     def loaders(self) -> Loaders:

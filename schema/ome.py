@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from resolvers.filters import ListFilter
 from schema.annotations import Annotation
@@ -128,6 +127,11 @@ class Image(Annotated):
             return None
         return ready(info.context.loaders.object_by_id["Fileset"].load(root.fileset_id))  # type: ignore[no-any-return]
 
+    @strawberry.field(description="A signed, expiring URL of the image's thumbnail (PNG, "
+                                  "longest side 96 by default); works without credentials.")
+    def thumbnail_url(self, root: strawberry.Parent[Any], info: Info) -> str:
+        return info.context.signed(f"/thumbnails/{root.id}")
+
 
 @strawberry.type(description="A length or time with its unit (OME unit symbols, e.g. µm, s).")
 class Quantity:
@@ -170,6 +174,14 @@ class Pixels(OwnedObject):
     def channels(self, root: strawberry.Parent[Any], info: Info) -> list[Channel]:
         return ready(info.context.loaders.channels_by_pixels.load(root.id))  # type: ignore[no-any-return]
 
+    @computed(description="Resolution levels [[sizeX, sizeY], ...] from full resolution down.")
+    def levels(self, root: strawberry.Parent[Any]) -> list[list[int]]:
+        return [list(level) for level in root.levels or [[root.size_x, root.size_y]]]
+
+    @computed(description="none (read from the originals), pending, ready or failed.")
+    def pyramid_state(self, root: strawberry.Parent[Any]) -> str:
+        return root.pyramid_state  # type: ignore[no-any-return]
+
 
 @ome_type(models.Channel)
 class Channel(OwnedObject):
@@ -186,10 +198,35 @@ class Channel(OwnedObject):
     def emission_wavelength(self, root: strawberry.Parent[Any]) -> Quantity | None:
         return _quantity(root.emission_wavelength, root.emission_wavelength_unit)
 
+    @computed(description="Pixel value statistics computed at import; null until then.")
+    def statistics(self, root: strawberry.Parent[Any]) -> ChannelStatistics | None:
+        if root.stats_min is None:
+            return None
+        return ChannelStatistics(min=root.stats_min, max=root.stats_max, low=root.stats_low,
+                                 high=root.stats_high)
+
+
+@strawberry.type(description="Pixel values of a channel over all its planes (sampled planes for "
+                             "large images): range, and the 0.1 and 99.9 percentiles that "
+                             "make a default display window.")
+class ChannelStatistics:
+    min: float
+    max: float
+    low: float
+    high: float
+
 
 @ome_type(models.Fileset)
 class Fileset(OwnedObject):
     template_prefix: str
+
+    @loaded
+    def original_files(self, root: strawberry.Parent[Any], info: Info) -> list[OriginalFile]:
+        return ready(info.context.loaders.original_files_by_fileset.load(root.id))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="A signed, expiring URL of all its files as one zip.")
+    def download_url(self, root: strawberry.Parent[Any], info: Info) -> str:
+        return info.context.signed(f"/files/filesets/{root.id}.zip")
 
 
 @ome_type(models.OriginalFile)
@@ -198,6 +235,10 @@ class OriginalFile(OwnedObject):
     size: float = strawberry.field(description="Bytes (a Float: sizes exceed 32-bit Int).")
     sha256: str
     mimetype: str
+
+    @strawberry.field(description="A signed, expiring URL of the file, byte for byte.")
+    def download_url(self, root: strawberry.Parent[Any], info: Info) -> str:
+        return info.context.signed(f"/files/originals/{root.id}")
 
 
 @ome_type(models.Roi, name="Roi")
@@ -239,19 +280,3 @@ class Shape(OwnedObject):
     @computed
     def kind(self, root: strawberry.Parent[Any]) -> ShapeKind:  # type: ignore[valid-type]
         return models.ShapeKind(root.shape_kind)
-
-
-@ome_type(models.Job)
-class Job(OwnedObject):
-    job_kind: str
-    state: str
-    step: str | None
-    progress: float
-    message: str | None
-    error: str | None
-    started: dt.datetime | None
-    finished: dt.datetime | None
-
-    @computed
-    def result(self, root: strawberry.Parent[Any]) -> JSON | None:
-        return root.result  # type: ignore[no-any-return]

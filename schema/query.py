@@ -18,10 +18,12 @@ from schema.accounts import Experimenter, Group
 from schema.annotations import Annotation
 from schema.audit import audit_page
 from schema.base import Node
+from schema.connections import Connection
 from schema.context import Info
-from schema.inputs import AnnotationFilter, annotation_filter
+from schema.inputs import AnnotationFilter, Sort, annotation_filter
+from schema.jobs import Job, JobFilter, list_jobs
 from schema.listing import list_field
-from schema.ome import Dataset, Image, Job, Plate, Project, Roi, Screen
+from schema.ome import Dataset, Image, Plate, Project, Roi, Screen
 from schema.permissions import IsAdmin, IsAuthenticated
 from schema.security import ApiToken, AuditEventPage, AuditFilterInput, SessionInfo
 from store import models
@@ -129,4 +131,20 @@ class Query:
     rois = list_field(models.Roi, Roi)
     annotations = list_field(models.Annotation, Annotation, filter_type=AnnotationFilter,
                              to_spec=annotation_filter)
-    jobs = list_field(models.Job, Job, description="Background jobs the viewer can see.")
+    @strawberry.field(permission_classes=AUTH, description="Background jobs you can see.")
+    async def jobs(self, info: Info, filter: JobFilter | None = None, first: int | None = None,
+                   after: str | None = None, last: int | None = None,
+                   before: str | None = None, sort: Sort | None = None) -> Connection[Job]:
+        return await list_jobs(info, None, filter, first, after, last, before, sort)
+
+    @strawberry.field(permission_classes=AUTH, description="Import jobs you can see.")
+    async def imports(self, info: Info, filter: JobFilter | None = None,
+                      first: int | None = None, after: str | None = None,
+                      last: int | None = None, before: str | None = None,
+                      sort: Sort | None = None) -> Connection[Job]:
+        return await list_jobs(info, "import", filter, first, after, last, before, sort)
+
+    @strawberry.field(permission_classes=AUTH, description="One job, if you can see it.")
+    async def job(self, info: Info, id: strawberry.ID) -> Job | None:
+        pk = parse_typed_id(id, "Job")
+        return await info.context.loaders.object_by_id["Job"].load(pk)  # type: ignore[no-any-return]

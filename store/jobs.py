@@ -6,13 +6,14 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, Owned
 
 
 class JobState(enum.StrEnum):
+    UPLOADING = "uploading"  # waiting for the client's bytes (imports)
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -40,3 +41,8 @@ class Job(Owned, Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     started: Mapped[dt.datetime | None] = mapped_column(default=None)
     finished: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # A running job belongs to one worker until lease_until; workers renew the lease while
+    # they work, so a job whose worker died is found (lease expired) and retried or failed.
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -30,8 +30,9 @@ from store.containers import (
     Well,
     WellSample,
 )
+from store.imports import ImportFile, ImportFileState
 from store.jobs import Job, JobState
-from store.pixels import Channel, OriginalFile, Pixels
+from store.pixels import Channel, OriginalFile, Pixels, PyramidState
 from store.rois import Roi, Shape, ShapeKind
 from store.security import ApiToken, AuditEvent, LoginFailure, Privilege
 
@@ -39,7 +40,7 @@ OWNED_MODELS: dict[str, type[Owned]] = {
     model.kind: model
     for model in (
         Project, Dataset, Image, Screen, Plate, Well, WellSample, Fileset, OriginalFile,
-        Pixels, Channel, Annotation, Roi, Shape, Job,
+        Pixels, Channel, Annotation, Roi, Shape, Job, ImportFile,
     )
 }
 
@@ -63,6 +64,8 @@ __all__ = [
     "Fileset",
     "GroupMembership",
     "Image",
+    "ImportFile",
+    "ImportFileState",
     "Job",
     "JobState",
     "LoginFailure",
@@ -75,6 +78,7 @@ __all__ = [
     "Privilege",
     "Project",
     "ProjectDatasetLink",
+    "PyramidState",
     "Roi",
     "Screen",
     "ScreenPlateLink",

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, Owned
 
 PIXEL_TYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float", "double", "bit")
 DIMENSION_ORDERS = ("XYZCT", "XYZTC", "XYCTZ", "XYCZT", "XYTCZ", "XYTZC")
+
+
+class PyramidState(enum.StrEnum):
+    NONE = "none"  # the originals are read directly (small, or already pyramidal)
+    PENDING = "pending"  # a pyramid job is queued; low resolution comes from the originals
+    READY = "ready"
+    FAILED = "failed"
 
 
 class OriginalFile(Owned, Base):
@@ -55,6 +73,13 @@ class Pixels(Owned, Base):
     physical_size_z_unit: Mapped[str | None] = mapped_column(String(16), default=None)
     time_increment: Mapped[float | None] = mapped_column(default=None)
     time_increment_unit: Mapped[str | None] = mapped_column(String(16), default=None)
+    # [[size_x, size_y], ...] from full resolution down, of the source pixels are read from.
+    levels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Where pixels are read from: the originals, or a pyramid built beside them because the
+    # originals have no cheap random access at low resolution. See PyramidState.
+    pyramid_state: Mapped[str] = mapped_column(String(16), default="none")
+    pyramid_path: Mapped[str | None] = mapped_column(String(1024), default=None)
+    thumbnail_path: Mapped[str | None] = mapped_column(String(1024), default=None)
 
 
 class Channel(Owned, Base):
@@ -72,3 +97,9 @@ class Channel(Owned, Base):
     emission_wavelength: Mapped[float | None] = mapped_column(default=None)
     emission_wavelength_unit: Mapped[str | None] = mapped_column(String(16), default=None)
     fluor: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Computed at import over all planes (sampled for big images): the range of values and
+    # the 0.1 / 99.9 percentiles that give a default display window.
+    stats_min: Mapped[float | None] = mapped_column(default=None)
+    stats_max: Mapped[float | None] = mapped_column(default=None)
+    stats_low: Mapped[float | None] = mapped_column(default=None)
+    stats_high: Mapped[float | None] = mapped_column(default=None)

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 import omegraph.app
 from omegraph.app import create_app
 from omegraph.settings import Settings, load_settings
+from resolvers.jobs.service import JobService
 from tests.graphql_client import GraphQLClient
 from tests.services import migrated_engine, postgres_database, sqlite_url
 from tests.world import World
@@ -77,13 +78,15 @@ def db(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings({}, data_dir=tmp_path / "data")
+    # Jobs run inline in tests that share one connection (see ``client``), never in threads.
+    return load_settings({}, data_dir=tmp_path / "data", run_jobs_in_server=False)
 
 
 @pytest.fixture
 def client(settings: Settings, engine: Engine, factory: sessionmaker[Session]
            ) -> Iterator[TestClient]:
-    app = create_app(settings, engine=engine, factory=factory)
+    app = create_app(settings, engine=engine, factory=factory,
+                     jobs=JobService(settings, factory, "inline"))
     with TestClient(app) as test_client:
         yield test_client
 

@@ -79,11 +79,13 @@ class GraphQLApp(GraphQL[Context, None]):
                           response: Response | WebSocket) -> Context:
         state = request.scope["state"]
         auth = state["auth"]
+        app_state = request.scope["app"].state
         return Context(
             request=request,  # type: ignore[arg-type]
             response=response if isinstance(response, Response) else None,
             db=state["db"], settings=self.settings, auth=self.authenticator,
             actor_or_none=auth.actor, token=auth.token,
+            jobs=app_state.jobs, signer=app_state.signer,
         )
 
     def encode_json(self, data: object) -> bytes:

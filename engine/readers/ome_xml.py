@@ -1,4 +1,5 @@
-"""Parse the parts of OME-XML the engine reports: names, sizes, units, channels, dates."""
+"""Parse the parts of OME-XML the engine reports: names, sizes, units, channels, dates,
+plane positions, and the files that TiffData elements point at."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.metadata import Channel, Quantity
+from engine.metadata import Channel, PlaneInfo, Quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class OmeImage:
     acquisition_date: datetime | None
     channels: tuple[Channel, ...]
     significant_bits: int | None
+    planes: tuple[PlaneInfo, ...] = ()
 
 
 def _local(tag: str) -> str:
@@ -69,6 +71,30 @@ def _channel(element: ET.Element) -> Channel:
     )
 
 
+def _plane(element: ET.Element) -> PlaneInfo:
+    return PlaneInfo(
+        z=_int(element.get("TheZ")) or 0,
+        c=_int(element.get("TheC")) or 0,
+        t=_int(element.get("TheT")) or 0,
+        position_x=_quantity(element, "PositionX", "reference frame"),
+        position_y=_quantity(element, "PositionY", "reference frame"),
+        position_z=_quantity(element, "PositionZ", "reference frame"),
+        delta_t=_quantity(element, "DeltaT", "s"),
+        exposure_time=_quantity(element, "ExposureTime", "s"),
+    )
+
+
+def referenced_files(text: str) -> list[str]:
+    """File names that TiffData/UUID elements point at, de-duplicated, in document order.
+
+    The names are returned as written; callers must vet them before touching the disk.
+    Raises ``xml.etree.ElementTree.ParseError`` for malformed XML.
+    """
+    root = ET.fromstring(text)  # noqa: S314 - no entity expansion in stdlib expat by default
+    names = (e.get("FileName") for e in root.iter() if _local(e.tag) == "UUID")
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def parse_ome_xml(text: str) -> list[OmeImage]:
     """The Image elements of an OME-XML document, in document order.
 
@@ -92,6 +118,7 @@ def parse_ome_xml(text: str) -> list[OmeImage]:
                 acquisition_date=_date(date.text if date is not None else None),
                 channels=tuple(_channel(e) for e in pixels if _local(e.tag) == "Channel"),
                 significant_bits=_int(pixels.get("SignificantBits")),
+                planes=tuple(_plane(e) for e in pixels if _local(e.tag) == "Plane"),
             )
         )
     return images

@@ -6,6 +6,7 @@ import os
 import struct
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 from engine.errors import CorruptFile, UnsupportedFormat
 from engine.metadata import Channel, ImageMetadata, Quantity, pixel_type_of, rgba_to_int
 from engine.readers.base import Limits, Region, check_limits, prepare_region
-from engine.readers.ome_xml import OmeImage, parse_ome_xml
+from engine.readers.ome_xml import OmeImage, parse_ome_xml, referenced_files
 from engine.readers.tiff_segments import read_page_region
 
 RGB_COLORS = (rgba_to_int(255, 0, 0), rgba_to_int(0, 255, 0), rgba_to_int(0, 0, 255))
@@ -70,6 +71,29 @@ def _layout(series: Any) -> _Layout:
     return _Layout(tuple(mapped), tuple(lead_shape), max(separate, contig))
 
 
+def _reader(handle: Any) -> Callable[[int, int], bytes]:
+    def read_bytes(offset: int, count: int) -> bytes:
+        handle.seek(offset)
+        data: bytes = handle.read(count)
+        if len(data) != count:
+            raise CorruptFile("unexpected end of file")
+        return data
+
+    return read_bytes
+
+
+def _check_page_fits(page: Any, size: tuple[int, int], buffer: NDArray[np.generic]) -> None:
+    # Pages of one series can come from different files; one that disagrees with the
+    # series' first page would be decoded with the wrong geometry.
+    keyframe = page.keyframe
+    shape = (keyframe.imagewidth, keyframe.imagelength)
+    if shape != size or np.dtype(keyframe.dtype).str[1:] != buffer.dtype.str[1:]:
+        raise CorruptFile(
+            f"page {page.index} of {page.parent.filename} is {keyframe.imagewidth}x"
+            f"{keyframe.imagelength} {keyframe.dtype}, expected {size[0]}x{size[1]} {buffer.dtype}"
+        )
+
+
 def _dimension_order(layout: _Layout, ome_order: str | None) -> str:
     if ome_order:
         return ome_order
@@ -91,15 +115,21 @@ def _imagej_sizes(tif: Any, page: Any) -> tuple[Quantity | None, Quantity | None
 
 
 class TiffSource:
-    """An open TIFF-family file; one image per tifffile series."""
+    """An open TIFF-family file; one image per tifffile series.
 
-    def __init__(self, path: str | os.PathLike[str], limits: Limits) -> None:
+    With ``multifile`` tifffile follows OME TiffData references into sibling files of the
+    same folder; only ``open_fileset`` sets it, after vetting every referenced name.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], limits: Limits, *, multifile: bool = False
+    ) -> None:
         self._path = Path(path)
         self._limits = limits
-        self._size = self._path.stat().st_size
+        self._multifile = multifile
         self._lock = threading.Lock()
         try:
-            self._tif = tifffile.TiffFile(self._path)
+            self._tif = tifffile.TiffFile(self._path, _multifile=multifile)
         except (tifffile.TiffFileError, ValueError, struct.error, EOFError) as exc:
             raise CorruptFile(f"{self._path.name}: {exc}") from exc
         try:
@@ -117,7 +147,7 @@ class TiffSource:
         if not series_list:
             raise CorruptFile(f"{self._path.name}: no images in TIFF")
         ome: list[OmeImage] = []
-        if tif.is_ome and tif.ome_metadata:
+        if tif.is_ome and tif.ome_metadata and self._uses_own_ome(tif.ome_metadata):
             ome = parse_ome_xml(tif.ome_metadata)
         layouts, images = [], []
         for index, series in enumerate(series_list):
@@ -130,12 +160,20 @@ class TiffSource:
         self._series = series_list
         return layouts, images
 
+    def _uses_own_ome(self, text: str) -> bool:
+        # Read alone, a file of a multi-file set holds only some planes of the images its
+        # OME-XML describes, so that metadata would misdescribe the series tifffile finds.
+        others = set(referenced_files(text)) - {self._path.name}
+        return self._multifile or not others
+
     def _check_first_page(self, series: Any) -> None:
         page = series.pages[0]
+        if page is None:
+            raise CorruptFile(f"{self._path.name}: first plane of {series.name} is missing")
         ends = [
             int(o) + int(n) for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)
         ]
-        if not ends or max(ends) > self._size:
+        if not ends or max(ends) > page.parent.filehandle.size:
             raise CorruptFile(f"{self._path.name}: pixel data beyond end of file (truncated?)")
 
     def _metadata(
@@ -177,6 +215,7 @@ class TiffSource:
             channels=channels,
             resolution_levels=levels,
             significant_bits=(ome.significant_bits if ome else None) or keyframe.bitspersample,
+            planes=ome.planes if ome else (),
         )
 
     @property
@@ -193,16 +232,15 @@ class TiffSource:
             page = self._series[r.series].levels[r.level].pages[page_index]
             if page is None:
                 raise CorruptFile(f"page {page_index} of series {r.series} is missing")
-            return read_page_region(self._read_bytes, self._size, page, sample, r.x, r.y,
+            _check_page_fits(page, self._images[r.series].resolution_levels[r.level], buffer)
+            # Pages of a multi-file series live in other files: read through their own handle.
+            handle = page.parent.filehandle
+            if self._tif.filehandle.closed:
+                raise ValueError(f"{self._path.name} is closed")
+            if handle.closed:  # tifffile closes companions once it has read their pages
+                handle.open()
+            return read_page_region(_reader(handle), handle.size, page, sample, r.x, r.y,
                                     buffer)
-
-    def _read_bytes(self, offset: int, count: int) -> bytes:
-        handle = self._tif.filehandle
-        handle.seek(offset)
-        data: bytes = handle.read(count)
-        if len(data) != count:
-            raise CorruptFile("unexpected end of file")
-        return data
 
     def close(self) -> None:
         self._tif.close()

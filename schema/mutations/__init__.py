@@ -4,8 +4,10 @@ from strawberry.tools import merge_types
 
 from schema.mutations.accounts import AccountMutations
 from schema.mutations.annotations import AnnotationMutations
+from schema.mutations.imports import ImportMutations
 from schema.mutations.objects import ObjectMutations
 from schema.mutations.security import SecurityMutations
 
 Mutation = merge_types(
-    "Mutation", (AccountMutations, ObjectMutations, AnnotationMutations, SecurityMutations))
+    "Mutation", (AccountMutations, ObjectMutations, AnnotationMutations, SecurityMutations,
+                 ImportMutations))

@@ -124,6 +124,18 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _hash_file(path: Path, max_bytes: int) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                raise TooLarge(f"{path.name} exceeds the limit of {max_bytes} bytes")
+            digest.update(chunk)
+    return size, digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Repository:
     """A repository rooted at ``root`` (``Settings.repository_dir``)."""
@@ -221,6 +233,36 @@ class Repository:
                         final.unlink()
         return StoredFile(rel_dir / final.name, size, digest.hexdigest())
 
+    def adopt(self, relative_dir: str | PurePosixPath, name: str, source: Path,
+              max_bytes: int) -> StoredFile:
+        """Store a file that is already on the repository's filesystem (an upload in
+        staging) under ``relative_dir/safe_name(name)`` by hard link - no copy - after
+        hashing it; copies instead when a link is impossible (another filesystem)."""
+        rel_dir = _check_relative(relative_dir, ORIGINALS)
+        name = safe_name(name)
+        directory = self._make_dirs(rel_dir)
+        temp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            os.link(source, temp, follow_symlinks=False)
+        except OSError as error:
+            if error.errno not in _NO_LINK_ERRNOS | {errno.EXDEV}:
+                raise
+            with source.open("rb") as handle:
+                return self.write_stream(rel_dir, name, iter(lambda: handle.read(1 << 20), b""),
+                                         max_bytes)
+        final: Path | None = None
+        try:
+            size, digest = _hash_file(temp, max_bytes)
+            with open(temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            final = self._publish(temp, directory, name)
+            _fsync_dir(directory)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            raise
+        return StoredFile(rel_dir / final.name, size, digest)
+
     @staticmethod
     def _publish(temp: Path, directory: Path, name: str) -> Path:
         """Give ``temp`` its final name without ever replacing an existing file."""
@@ -255,6 +297,18 @@ class Repository:
         except BaseException:
             os.close(fd)
             raise
+
+    def existing_file(self, relative_path: str | PurePosixPath) -> Path:
+        """The absolute path of a stored file (original or derived), refused when it leads
+        outside its tree or is not a regular file."""
+        text = str(relative_path)
+        tree = PurePosixPath(text).parts[0] if text else ""
+        if tree not in (ORIGINALS, DERIVED):
+            raise UnsafePath(f"not a repository file: {text!r}")
+        target = self._resolve_inside(_check_relative(text, tree), tree)
+        if not target.is_file():
+            raise FileNotFoundError(text)
+        return target
 
     def derived_dir(self, image_id: int, create: bool = False) -> Path:
         """Where an image's pyramid, thumbnails etc. live: ``derived/images/<id // 1000>/<id>``

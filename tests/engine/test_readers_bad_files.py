@@ -6,6 +6,7 @@ import struct
 import time
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
 import pytest
 import tifffile
@@ -100,3 +101,27 @@ def test_wrong_output_buffer_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="out must be"):
         source.read_region(Region(width=8, height=8), out=np.empty((8, 8), np.uint8))
     source.close()
+
+
+def test_truncated_16_bit_png_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "deep.png"
+    data = np.random.default_rng(4).integers(0, 65535, (64, 64, 3), np.uint16)
+    path.write_bytes(imagecodecs.png_encode(data)[:3000])
+    with pytest.raises(CorruptFile):
+        _open_and_read(path)
+
+
+def test_unsupported_content_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.tif"
+    path.write_text("hello")
+    with pytest.raises(UnsupportedFormat, match=r"notes\.tif"):
+        open_image_file(path)
+
+
+def test_malformed_ome_xml_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ome.tif"
+    description = '<?xml version="1.0"?><OME xmlns="x"><Image ID="Image:0"><Pixels></OME>'
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), description=description,
+                     metadata=None, ome=False)
+    with pytest.raises(CorruptFile):
+        open_image_file(path)

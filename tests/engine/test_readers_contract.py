@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
 
 from engine.metadata import Quantity, rgba_to_int
-from engine.readers import Region, open_image_file
+from engine.readers import ImageSource, Region, open_fileset, open_image_file
+from tests.engine.test_readers_fileset import write_per_channel
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,12 @@ class Case:
     expected: dict[tuple[int, int], np.ndarray]
     pixel_type: str
     tolerance: float = 0
+    companions: tuple[Path, ...] = ()  # other files of a multi-file fileset
+
+    def open(self) -> ImageSource:
+        if self.companions:
+            return open_fileset([self.path, *self.companions])
+        return open_image_file(self.path)
 
 
 RNG = np.random.default_rng(7)
@@ -117,6 +125,69 @@ def ome_multi_series_pyramid(tmp: Path) -> Case:
     return Case(path, expected, "uint16")
 
 
+def jpeg_rgb_tiled(tmp: Path) -> Case:
+    ramp = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1))
+    data = np.stack([ramp, ramp[:, ::-1], ramp.T[:48, :48].repeat(2, 1)[:, :64]], axis=2)
+    path = tmp / "jrgb.tif"
+    tifffile.imwrite(path, data, photometric="rgb", compression="jpeg", tile=(16, 16))
+    return Case(path, {(0, 0): _tczyx(np.moveaxis(data, 2, 0), "CYX")}, "uint8", tolerance=8)
+
+
+def jpeg2000_tiff(tmp: Path) -> Case:
+    try:
+        imagecodecs.jpeg2k_encode(np.zeros((8, 8), np.uint16), level=0)
+    except Exception as exc:  # noqa: BLE001 - any failure means this build cannot encode
+        pytest.skip(f"installed imagecodecs cannot encode JPEG 2000: {exc}")
+    kw = {"compression": "jpeg2000", "compressionargs": {"level": 0}, "tile": (16, 16)}
+    return _tiff(tmp, "j2k.tif", (37, 45), "YX", "uint16", **kw)
+
+
+def rgba16_contig(tmp: Path) -> Case:
+    data = _random((21, 26, 4), "uint16")
+    path = tmp / "rgba16.tif"
+    tifffile.imwrite(path, data, photometric="rgb", extrasamples=["unassalpha"],
+                     compression="zlib")
+    return Case(path, {(0, 0): _tczyx(np.moveaxis(data, 2, 0), "CYX")}, "uint16")
+
+
+def rgb16_planar(tmp: Path) -> Case:
+    kw = {"photometric": "rgb", "planarconfig": "separate", "rowsperstrip": 4}
+    return _tiff(tmp, "rgb16.tif", (3, 19, 23), "CYX", "uint16", **kw)
+
+
+def rgba8_planar_tiled(tmp: Path) -> Case:
+    kw = {"photometric": "rgb", "planarconfig": "separate", "tile": (16, 16),
+          "compression": "lzw"}  # fmt: skip
+    return _tiff(tmp, "rgba8.tif", (4, 35, 33), "CYX", "uint8", **kw)
+
+
+def big_endian_tiled(tmp: Path) -> Case:
+    kw = {"byteorder": ">", "tile": (16, 16), "compression": "zlib"}
+    return _tiff(tmp, "be.tif", (2, 37, 41), "ZYX", "int32", **kw)
+
+
+def int8_strips(tmp: Path) -> Case:
+    return _tiff(tmp, "i8.tif", (3, 22, 17), "ZYX", "int8", rowsperstrip=7)
+
+
+def uint32_big_endian(tmp: Path) -> Case:
+    return _tiff(tmp, "u32.tif", (19, 23), "YX", "uint32", byteorder=">")
+
+
+def float64_bigtiff_lzw(tmp: Path) -> Case:
+    kw = {"bigtiff": True, "compression": "lzw", "predictor": True}
+    return _tiff(tmp, "f64.tif", (2, 18, 21), "ZYX", "float64", **kw)
+
+
+def ome_multi_file_pyramid(tmp: Path) -> Case:
+    paths, data = write_per_channel(tmp, channels=2, pyramid=True)
+    expected = {
+        (0, 0): _tczyx(data, "CZYX"),
+        (0, 1): _tczyx(data[..., ::2, ::2], "CZYX"),
+    }
+    return Case(paths[0], expected, "uint16", companions=tuple(paths[1:]))
+
+
 def _pillow(tmp: Path, name: str, data: np.ndarray, fmt: str, tolerance: float = 0) -> Case:
     path = tmp / name
     Image.fromarray(data).save(path, format=fmt)
@@ -128,6 +199,33 @@ def _pillow(tmp: Path, name: str, data: np.ndarray, fmt: str, tolerance: float =
 
 def png_rgba(tmp: Path) -> Case:
     return _pillow(tmp, "a.png", _random((25, 31, 4), "uint8"), "PNG")
+
+
+def _png16(tmp: Path, name: str, data: np.ndarray) -> Case:
+    path = tmp / name
+    path.write_bytes(imagecodecs.png_encode(data))
+    planes, axes = (np.moveaxis(data, 2, 0), "CYX") if data.ndim == 3 else (data, "YX")
+    return Case(path, {(0, 0): _tczyx(planes, axes)}, "uint16")
+
+
+def png16_rgba(tmp: Path) -> Case:
+    return _png16(tmp, "a16.png", _random((17, 29, 4), "uint16"))
+
+
+def png16_rgb(tmp: Path) -> Case:
+    return _png16(tmp, "c16.png", _random((17, 29, 3), "uint16"))
+
+
+def png16_gray_alpha(tmp: Path) -> Case:
+    return _png16(tmp, "ga16.png", _random((17, 29, 2), "uint16"))
+
+
+def png16_gray(tmp: Path) -> Case:
+    return _png16(tmp, "g16.png", _random((17, 29), "uint16"))
+
+
+def png_rgb(tmp: Path) -> Case:
+    return _pillow(tmp, "c.png", _random((25, 31, 3), "uint8"), "PNG")
 
 
 def bmp_rgb(tmp: Path) -> Case:
@@ -148,6 +246,9 @@ def jpeg_gray(tmp: Path) -> Case:
 CASES: list[Callable[[Path], Case]] = [
     strips, tiled_deflate, lzw_stack, zstd_bigtiff_float, rgb_planar, rgb_contig_tiled,
     jpeg_tiff, ome, imagej, ome_multi_series_pyramid, png_rgba, bmp_rgb, gif_gray, jpeg_gray,
+    jpeg_rgb_tiled, jpeg2000_tiff, rgba16_contig, rgb16_planar, rgba8_planar_tiled,
+    big_endian_tiled, int8_strips, uint32_big_endian, float64_bigtiff_lzw, png16_rgba,
+    png16_rgb, png16_gray, png_rgb, ome_multi_file_pyramid, png16_gray_alpha,
 ]  # fmt: skip
 
 
@@ -166,7 +267,7 @@ def _close(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> None:
 
 
 def test_metadata_matches_what_was_written(case: Case) -> None:
-    source = open_image_file(case.path)
+    source = case.open()
     try:
         series = sorted({s for s, _ in case.expected})
         assert len(source.images) == len(series)
@@ -185,7 +286,7 @@ def test_metadata_matches_what_was_written(case: Case) -> None:
 
 
 def test_full_planes_equal_what_was_written(case: Case) -> None:
-    source = open_image_file(case.path)
+    source = case.open()
     try:
         for (s, level), expected in case.expected.items():
             size_t, size_c, size_z, size_y, size_x = expected.shape
@@ -200,7 +301,7 @@ def test_full_planes_equal_what_was_written(case: Case) -> None:
 
 
 def test_regions_at_edges_and_into_buffers(case: Case) -> None:
-    source = open_image_file(case.path)
+    source = case.open()
     try:
         (s, level), expected = next(iter(case.expected.items()))
         size_t, size_c, size_z, size_y, size_x = expected.shape

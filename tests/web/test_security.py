@@ -241,12 +241,13 @@ def test_cors_is_closed_by_default_and_open_to_named_origins(
         tmp_path: Any, engine: Engine, factory: sessionmaker[Session]) -> None:
     preflight = {"Origin": "https://viewer.example.org", "Access-Control-Request-Method": "POST",
                  "Access-Control-Request-Headers": "authorization,content-type"}
-    closed = create_app(load_settings({}, data_dir=tmp_path / "a"), engine=engine,
+    closed = create_app(load_settings({}, data_dir=tmp_path / "a", run_jobs_in_server=False),
+                        engine=engine,
                         factory=factory)
     with TestClient(closed) as client:
         response = client.options("/graphql", headers=preflight)
         assert "access-control-allow-origin" not in response.headers
-    opened = create_app(load_settings({}, data_dir=tmp_path / "b",
+    opened = create_app(load_settings({}, data_dir=tmp_path / "b", run_jobs_in_server=False,
                                       cors_origins="https://viewer.example.org"),
                         engine=engine, factory=factory)
     with TestClient(opened) as client:

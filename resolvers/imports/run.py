@@ -1,0 +1,260 @@
+"""The import job: originals into the repository, metadata into rows, then derived pixels.
+
+Steps (``Job.step``): uploading (store originals, checksums, duplicates) -> parsing (the
+engine reads the files) -> rows committed in one transaction -> pixels (statistics,
+pyramid decision) -> thumbnails. Until the job is done, any failure undoes everything of
+this import: rows, originals, derived files. A retried job (after a crash) first undoes what
+the interrupted attempt left, unless that attempt had already committed its rows; then it
+resumes at the pixel steps, which are idempotent.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
+from engine.metadata import ImageMetadata
+from resolvers.imports import derive, undo
+from resolvers.imports.requests import DuplicatePolicy
+from resolvers.imports.rows import Owner, add_image, image_name
+from resolvers.imports.source import open_files
+from resolvers.jobs.runner import JobCancelled, JobFailed, JobRun, LeaseLost
+from resolvers.permissions import Action, can, read_filter
+from resolvers.sessions import load_actor
+from store.accounts import Experimenter
+from store.containers import Dataset, Fileset
+from store.imports import ImportFile, ImportFileState
+from store.pixels import OriginalFile, PyramidState
+from store.repository import StoredFile, TooLarge, UnsafePath
+from store.repository.staging import Staging
+
+log = logging.getLogger("omegraph.imports")
+ENGINE_ERRORS = (CorruptFile, UnsupportedFormat, ImageTooLarge)
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Prepared:
+    dataset_id: int
+    owner: Owner
+    fileset_id: int
+    fileset_dir: PurePosixPath
+    slots: list[ImportFile]
+
+
+@dataclass(frozen=True)
+class Stored:
+    slot: ImportFile
+    name: str  # the client's file name, without folders
+    file: StoredFile
+
+
+def run_import(run: JobRun) -> dict[str, Any]:
+    previous = undo.recorded(run)
+    if previous.get("committed"):
+        result = previous
+    else:
+        undo.undo_import(run.env, run.job_id, previous)
+        result = _guarded(run, lambda: _store_and_parse(run))
+    _guarded(run, lambda: derive.derive_images(run, list(result["image_ids"])))
+    Staging(run.env.repository.root).remove(run.job_id)
+    for image_id in result.get("pyramids", []):
+        derive.enqueue_pyramid(run, image_id)
+    return result
+
+
+def _guarded(run: JobRun, step: Any) -> Any:
+    """Run ``step``; on any failure but a lost lease, undo the import and report why."""
+    try:
+        return step()
+    except LeaseLost:
+        raise  # the job is another worker's now: touch nothing
+    except BaseException as exc:
+        undo.undo_import(run.env, run.job_id, undo.recorded(run))
+        if isinstance(exc, JobCancelled | JobFailed):
+            raise
+        if isinstance(exc, ENGINE_ERRORS):
+            raise JobFailed(str(exc)) from exc
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise JobFailed("the repository's disk is full") from exc
+        raise
+
+
+def _store_and_parse(run: JobRun) -> dict[str, Any]:
+    prepared = _prepare(run)
+    run.progress("uploading", 0.02)
+    stored = _store_files(run, prepared)
+    if not stored:
+        undo.undo_import(run.env, run.job_id, undo.recorded(run))
+        return {"image_ids": [], "duplicates": _duplicates(run), "committed": True,
+                "message": "every file was imported before; nothing new to import"}
+    run.progress("parsing", 0.3)
+    images, origins = _parse(run, stored)
+    run.progress("parsing", 0.4)
+    return _commit_rows(run, prepared, stored, images, origins)
+
+
+def _prepare(run: JobRun) -> Prepared:
+    """Check the target again (permissions may have changed) and record the fileset first,
+    so that an interrupted attempt can always be undone."""
+    env = run.env
+    with env.factory() as db:
+        user = db.get(Experimenter, run.owner_id)
+        dataset = db.get(Dataset, int(str(run.params["dataset_id"])))
+        if user is None or dataset is None or not can(
+                load_actor(db, user), Action.LINK, dataset.owner_id, dataset.group_id):
+            raise JobFailed("the target dataset is gone, or you may no longer import into it")
+        owner = Owner(user.id, dataset.group_id)
+        fileset = Fileset(owner_id=owner.user_id, group_id=owner.group_id)
+        db.add(fileset)
+        db.flush()
+        fileset_dir = env.repository.fileset_dir(user.username, user.id, fileset.id,
+                                                 fileset.created, env.settings.path_template)
+        fileset.template_prefix = str(fileset_dir)
+        undo.record(db, run.job_id, {"fileset_id": fileset.id, "fileset_dir": str(fileset_dir)})
+        slots = list(db.scalars(select(ImportFile).where(ImportFile.job_id == run.job_id)
+                                .order_by(ImportFile.index)))
+        db.expunge_all()
+    return Prepared(dataset.id, owner, fileset.id, fileset_dir, slots)
+
+
+def _store_files(run: JobRun, prepared: Prepared) -> list[Stored]:
+    staging = Staging(run.env.repository.root)
+    policy = DuplicatePolicy(str(run.params.get("duplicates", "skip")))
+    total = sum(slot.size for slot in prepared.slots) or 1
+    done = 0
+    stored = []
+    for slot in prepared.slots:
+        if slot.state == ImportFileState.DUPLICATE.value:
+            continue
+        client = PurePosixPath(slot.path)
+        rel_dir = prepared.fileset_dir.joinpath(*client.parts[:-1])
+        file = _store_one(run, staging, slot, rel_dir, client.name)
+        if policy is DuplicatePolicy.SKIP and _mark_if_duplicate(run, slot, file, prepared):
+            (run.env.repository.root / file.path).unlink()
+        else:
+            stored.append(Stored(slot, client.name, file))
+        done += slot.size
+        run.progress("uploading", 0.02 + 0.28 * done / total)
+    return stored
+
+
+def _store_one(run: JobRun, staging: Staging, slot: ImportFile, rel_dir: PurePosixPath,
+               name: str) -> StoredFile:
+    repository = run.env.repository
+    try:
+        if slot.source is not None:
+            with Path(slot.source).open("rb") as handle:
+                file = repository.write_stream(rel_dir, name, _chunks(handle), slot.size)
+        else:
+            file = repository.adopt(rel_dir, name, staging.path(run.job_id, slot.index),
+                                    slot.size)
+    except FileNotFoundError as exc:
+        raise JobFailed(f"{slot.path}: the file vanished before it was stored") from exc
+    except (TooLarge, UnsafePath) as exc:
+        raise JobFailed(f"{slot.path}: {exc}") from exc
+    if file.size != slot.size:
+        (repository.root / file.path).unlink()
+        raise JobFailed(f"{slot.path}: {file.size} bytes arrived, {slot.size} were declared "
+                        "(the file changed or was cut short)")
+    if slot.sha256 is not None and slot.sha256 != file.sha256:
+        (repository.root / file.path).unlink()
+        raise JobFailed(f"{slot.path}: the bytes received do not match the declared sha256")
+    return file
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    while chunk := handle.read(CHUNK):
+        yield chunk
+
+
+def _mark_if_duplicate(run: JobRun, slot: ImportFile, file: StoredFile,
+                       prepared: Prepared) -> bool:
+    """Whether the same bytes were imported before into this group (and are visible to the
+    user); if so the slot is marked with the earlier original file."""
+    with run.env.factory() as db:
+        user = db.get(Experimenter, run.owner_id)
+        assert user is not None
+        earlier = db.scalar(
+            select(OriginalFile.id)
+            .where(OriginalFile.sha256 == file.sha256,
+                   OriginalFile.group_id == prepared.owner.group_id,
+                   OriginalFile.fileset_id != prepared.fileset_id,
+                   read_filter(OriginalFile, load_actor(db, user)))
+            .order_by(OriginalFile.id).limit(1))
+        if earlier is None:
+            return False
+        row = db.get(ImportFile, slot.id)
+        assert row is not None
+        row.state, row.original_file_id, row.sha256 = (
+            ImportFileState.DUPLICATE.value, earlier, file.sha256)
+        db.commit()
+    return True
+
+
+def _duplicates(run: JobRun) -> list[dict[str, Any]]:
+    with run.env.factory() as db:
+        rows = db.execute(select(ImportFile.path, ImportFile.original_file_id).where(
+            ImportFile.job_id == run.job_id,
+            ImportFile.state == ImportFileState.DUPLICATE.value).order_by(ImportFile.index))
+        return [{"path": path, "original_file_id": ofid} for path, ofid in rows]
+
+
+def _parse(run: JobRun, stored: list[Stored]) -> tuple[list[ImageMetadata], list[int]]:
+    paths = [run.env.repository.root / item.file.path for item in stored]
+    source = open_files(paths, derive.reader_limits(run.env.settings))
+    try:
+        images = list(source.images)
+        position = {path: index for index, path in enumerate(paths)}
+        return images, [position[source.file_of(n)] for n in range(len(images))]
+    finally:
+        source.close()
+
+
+def _commit_rows(run: JobRun, prepared: Prepared, stored: list[Stored],
+                 images: list[ImageMetadata], origins: list[int]) -> dict[str, Any]:
+    """Everything the user will see, in one transaction with the job's record of it."""
+    owner = prepared.owner
+    with run.env.factory() as db:
+        files = [_original_file(db, prepared, item) for item in stored]
+        series_in_file = {origin: origins.count(origin) for origin in set(origins)}
+        image_ids, pyramids = [], []
+        for series, (meta, origin) in enumerate(zip(images, origins, strict=True)):
+            name = image_name(stored[origin].name, meta, series_in_file[origin])
+            pyramid = derive.pyramid_state_for(meta, run.env.settings)
+            image = add_image(db, owner, meta, name, prepared.fileset_id, series,
+                              prepared.dataset_id, pyramid)
+            image_ids.append(image.id)
+            if pyramid is PyramidState.PENDING:
+                pyramids.append(image.id)
+        result = {"fileset_id": prepared.fileset_id, "fileset_dir": str(prepared.fileset_dir),
+                  "image_ids": image_ids, "pyramids": pyramids, "committed": True,
+                  "original_file_ids": [row.id for row in files]}
+        undo.record(db, run.job_id, result)  # commits
+    result["duplicates"] = _duplicates(run)
+    run.progress("pixels", 0.5)
+    return result
+
+
+def _original_file(db: Session, prepared: Prepared, item: Stored) -> OriginalFile:
+    owner = prepared.owner
+    row = OriginalFile(fileset_id=prepared.fileset_id, name=item.name[:255],
+                       path=str(item.file.path), size=item.file.size, sha256=item.file.sha256,
+                       mimetype=mimetypes.guess_type(item.name)[0] or "application/octet-stream",
+                       owner_id=owner.user_id, group_id=owner.group_id)
+    db.add(row)
+    db.flush()
+    slot = db.get(ImportFile, item.slot.id)
+    assert slot is not None
+    slot.state, slot.original_file_id, slot.sha256 = (
+        ImportFileState.STORED.value, row.id, item.file.sha256)
+    return row
