@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from omegraph.settings import Settings, SettingsError, load_settings
@@ -113,6 +113,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
         Route("/health", health),
         # Every method reaches the GraphQL view, so even a PUT gets a JSON 405 from it.
         Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
         Route("/uploads/{job:int}/{index:int}", upload, methods=["PUT", "HEAD"]),
         Route("/files/originals/{id:int}", download_original),
         Route("/files/filesets/{id:int}.zip", download_fileset),

@@ -88,7 +88,7 @@ class GraphQLApp(GraphQL[Context, None]):
             jobs=app_state.jobs, signer=app_state.signer,
         )
 
-    def encode_json(self, data: object) -> bytes:
+    def encode_bytes(self, data: object) -> bytes:
         # A page of a thousand images is over a megabyte of JSON: orjson writes it in a tenth
         # of the time of json.dumps. Its output is the same JSON, in UTF-8 rather than \\u
         # escapes. It refuses integers beyond 64 bits and lone surrogates (which an error
@@ -98,6 +98,20 @@ class GraphQLApp(GraphQL[Context, None]):
         except (TypeError, orjson.JSONEncodeError):
             encoded = super().encode_json(data)
             return encoded.encode() if isinstance(encoded, str) else encoded
+
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: strawberry sends this over websockets too, where GraphQL clients
+        # expect text frames. HTTP responses take the bytes directly (create_response).
+        return self.encode_bytes(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = Response(self.encode_bytes(response_data), media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html())

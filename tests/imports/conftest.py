@@ -17,7 +17,7 @@ import tifffile
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from omegraph.settings import Settings
+from omegraph.settings import Settings, load_settings
 from store.models import Dataset, Experimenter, ExperimenterGroup
 from tests.graphql_client import GraphQLClient
 from tests.world import World, gid
@@ -44,6 +44,13 @@ class Member:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # A low pyramid threshold so that small test images get pyramids too.
+    return load_settings({}, data_dir=tmp_path / "data", run_jobs_in_server=False,
+                         pyramid_threshold=200)
 
 
 @pytest.fixture
@@ -130,3 +137,9 @@ class Importer:
 @pytest.fixture
 def importer(client: TestClient, settings: Settings, db: Session) -> Importer:
     return Importer(client, settings, db)
+
+
+@pytest.fixture
+def world_private(world: World) -> Member:
+    """A user of another group, who sees nothing of the lab's."""
+    return member(world, "carol", world.group("elsewhere", "rw----"))
