@@ -6,6 +6,7 @@ import uvicorn
 
 from omegraph.app import create_app
 from omegraph.bootstrap import Created, ensure_demo, ensure_root
+from omegraph.demo import queue_demo_import
 from omegraph.logs import log_config
 from omegraph.settings import Settings
 from store.db import create_db_engine, session_factory
@@ -33,6 +34,8 @@ def serve(settings: Settings, demo: bool = False) -> int:
         _announce(ensure_root(db, settings.admin_password), "administrator")
         if demo:
             _announce(ensure_demo(db), "demo user")
+            if queue_demo_import(db, settings.data_dir) is not None:
+                print("Importing the demo images (a few seconds; the large one gets a pyramid)")
     engine.dispose()
     print(f"GraphQL and GraphiQL: http://{settings.host}:{settings.port}/graphql")
     if settings.workers > 1:
