@@ -42,7 +42,8 @@ class ChannelStats:
 
 
 class _Accumulator:
-    """Running exact min/max/sum over finite values, plus the kept sample values."""
+    """Running exact min/max/sum over finite values, plus what percentiles need: a histogram
+    for integers of up to 16 bits (linear time, constant memory), kept values otherwise."""
 
     def __init__(self) -> None:
         self.low = math.inf
@@ -50,6 +51,8 @@ class _Accumulator:
         self.total = 0.0
         self.count = 0
         self.samples: list[NDArray[np.generic]] = []
+        self.histogram: NDArray[np.int64] | None = None
+        self.offset = 0
 
     def observe(self, values: NDArray[np.generic]) -> None:
         finite = _finite(values)
@@ -60,16 +63,57 @@ class _Accumulator:
             self.count += finite.size
 
     def keep(self, values: NDArray[np.generic]) -> None:
-        self.samples.append(_finite(values))
+        if values.dtype.kind in "ui" and values.dtype.itemsize <= 2:
+            self._count(values)
+        else:
+            self.samples.append(_finite(values))
+
+    def _count(self, values: NDArray[np.generic]) -> None:
+        info = np.iinfo(values.dtype)  # type: ignore[type-var]
+        self.offset = int(info.min)
+        flat = values.ravel()
+        shifted = flat.view(np.uint8 if info.bits == 8 else np.uint16) if info.min else flat
+        if info.min:  # signed: flip the sign bit, so bins run from the type's minimum up
+            shifted = shifted ^ np.array(1 << (info.bits - 1), shifted.dtype)
+        counts = np.bincount(shifted, minlength=1 << info.bits)
+        self.histogram = counts if self.histogram is None else self.histogram + counts
+
+    def _percentiles(self) -> tuple[float, float, int]:
+        if self.histogram is not None:
+            return (*_histogram_percentiles(self.histogram, self.offset,
+                                            (LOW_PERCENTILE, HIGH_PERCENTILE)),
+                    int(self.histogram.sum()))
+        values = np.concatenate(self.samples) if self.samples else np.empty(0)
+        if values.size == 0:
+            return math.nan, math.nan, 0
+        low, high = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
+        return float(low), float(high), int(values.size)
 
     def result(self) -> ChannelStats:
-        values = np.concatenate(self.samples) if self.samples else np.empty(0)
-        if values.size == 0 or self.count == 0:
+        low, high, sampled = self._percentiles()
+        if sampled == 0 or self.count == 0:
             nan = math.nan
             return ChannelStats(nan, nan, nan, nan, nan, 0)
-        low, high = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
-        return ChannelStats(self.low, self.high, float(low), float(high),
-                            self.total / self.count, int(values.size))
+        return ChannelStats(self.low, self.high, low, high, self.total / self.count, sampled)
+
+
+def _histogram_percentiles(counts: NDArray[np.int64], offset: int,
+                           percents: tuple[float, ...]) -> tuple[float, float]:
+    """numpy's default ("linear") percentiles of the values a histogram counts, exactly:
+    the k-th smallest value is the first bin whose running count exceeds k."""
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1])
+    found = []
+    for percent in percents:
+        position = percent / 100 * (n - 1)
+        below = math.floor(position)
+        ranks = np.array([below, min(below + 1, n - 1)])
+        a, b = (np.searchsorted(cumulative, ranks, side="right") + offset).astype(np.float64)
+        fraction = position - below
+        # numpy's _lerp, so results match np.percentile to the last bit.
+        found.append(float(b - (b - a) * (1 - fraction) if fraction >= 0.5
+                           else a + (b - a) * fraction))
+    return found[0], found[1]
 
 
 def _finite(values: NDArray[Any]) -> NDArray[Any]:

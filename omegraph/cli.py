@@ -85,7 +85,36 @@ def _parser() -> argparse.ArgumentParser:
         title="config commands")
     config.add_parser("show", help="print the effective settings, secrets masked").set_defaults(
         run=_config_show)
+    _job_commands(commands)
     return parser
+
+
+def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = commands.add_parser("import", help="import files and folders; prints image ids")
+    imp.add_argument("paths", nargs="+", metavar="PATH",
+                     help="files, or folders (walked; hidden files skipped)")
+    imp.add_argument("--dataset", help="Dataset:N (default: your dataset named Imports)")
+    imp.add_argument("--server", help="URL of a remote server (default: this machine's data)")
+    imp.add_argument("--token", help="API token for --server (default: $OMEGRAPH_TOKEN)")
+    imp.add_argument("--duplicates", choices=["skip", "import"],
+                     help="files imported before (default: the duplicate_policy setting)")
+    imp.add_argument("--user", default="root", help="import as this user (local only)")
+    imp.set_defaults(run=_import)
+
+    worker = commands.add_parser("worker", help="run jobs from Redis (needs redis_url)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    worker.add_argument("--queues", default="imports,pixels", help="comma-separated")
+    worker.set_defaults(run=_worker)
+
+    admin = commands.add_parser("admin", help="maintenance").add_subparsers(
+        title="admin commands")
+    rebuild = admin.add_parser("rebuild-pixels",
+                               help="rebuild statistics, thumbnails and pyramids")
+    rebuild.add_argument("images", nargs="*", metavar="IMAGE", help="Image:N or N")
+    rebuild.add_argument("--all", action="store_true", help="every image")
+    rebuild.add_argument("--queue", action="store_true",
+                         help="leave the work to the workers (needs redis_url)")
+    rebuild.set_defaults(run=_rebuild_pixels)
 
 
 def _with_session(settings: Settings, work: Callable[[Session], int]) -> int:
@@ -184,6 +213,26 @@ def _config_show(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+# The commands below import their modules when run: they pull in the engine and HTTP
+# client, which the other commands never need (and those modules import CliError from here).
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from omegraph.importing import run_import_command
+
+    return run_import_command(settings, args)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from omegraph.worker import parse_queues, run_worker
+
+    return run_worker(settings, parse_queues(args.queues), args.burst)
+
+
+def _rebuild_pixels(settings: Settings, args: argparse.Namespace) -> int:
+    from omegraph.admin import rebuild_pixels
+
+    return rebuild_pixels(settings, args.images, args.all, args.queue)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from omegraph.serve import serve
 
@@ -192,4 +241,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the importable omegraph.cli, not this __main__ copy of it: the command modules
+    # raise omegraph.cli.CliError, which is the class the real main() catches.
+    from omegraph.cli import main as module_main
+
+    raise SystemExit(module_main())

@@ -233,3 +233,21 @@ def test_encoders_round_trip() -> None:
     assert Image.open(io.BytesIO(jpeg)).size == (30, 20)
     with pytest.raises(ValueError, match="uint8"):
         encode_png(rgb.astype(np.uint16))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16"])
+def test_integer_percentiles_come_from_a_histogram_and_match_numpy(dtype: str) -> None:
+    from engine.stats import _Accumulator
+
+    rng = np.random.default_rng(11)
+    info = np.iinfo(dtype)
+    for count in (1, 2, 7, 1001, 50_000):
+        values = rng.integers(info.min, info.max, count, endpoint=True).astype(dtype)
+        acc = _Accumulator()
+        acc.observe(values)
+        acc.keep(values)
+        found = acc.result()
+        # numpy interpolates signed integers in their own type (overflowing): compare in float.
+        low, high = np.percentile(values.astype(np.float64), [0.1, 99.9])
+        assert (found.low, found.high) == (low, high)
+        assert (found.min, found.max, found.sampled) == (values.min(), values.max(), count)

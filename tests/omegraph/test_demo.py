@@ -29,7 +29,8 @@ def test_the_demo_imports_multichannel_images_and_builds_a_pyramid(tmp_path: Pat
     assert service.recover() == 1  # what the server does at start
     with factory() as db:
         job = db.get(Job, job.id)
-        assert job is not None and job.state == "done", job.error
+        assert job is not None
+        assert job.state == "done", job.error
         images = {i.name: i for i in db.scalars(select(Image))}
         assert set(images) == {"cells-zstack.ome.tif", "tissue-large.ome.tif",
                                "timelapse.tif", "brightfield.png"}

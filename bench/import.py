@@ -1,0 +1,125 @@
+"""Import benchmark: how close is importing files to just copying their bytes?
+
+In one run, on the same disk (a temporary directory, or --dir):
+
+1. throughput: N generated TIFFs (3-channel uint16, below the pyramid threshold) imported
+   through the real pipeline (resolvers' import job, run inline: copy into the repository
+   with sha256, parse, rows in SQLite, channel statistics, thumbnails), against the floor
+   of copying the same files with shutil.copyfile + fsync. Target: >= 50% of the floor.
+2. pyramids: bench/import_pyramid.py (build_pyramid against a plain tifffile + numpy
+   baseline, peak memory of each). Target: within 1.5x, under 1 GB.
+
+Usage: .venv/bin/python bench/import.py [--files 40] [--side 1024] [--pyramid-size 16384]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import tifffile
+
+from omegraph.settings import load_settings
+from resolvers.imports.requests import DuplicatePolicy, FileDeclaration, ImportLimits, create_import
+from resolvers.jobs.service import JobService
+from resolvers.sessions import load_actor
+from store.db import create_db_engine, session_factory
+from store.migrate import upgrade
+from store.models import Dataset, Experimenter, ExperimenterGroup, GroupMembership, Job
+
+
+def generate(folder: Path, count: int, side: int) -> list[Path]:
+    rng = np.random.default_rng(1)
+    coarse = rng.integers(0, 3000, (3, side // 8, side // 8)).astype(np.uint16)
+    paths = []
+    for n in range(count):
+        data = np.kron(coarse, np.ones((8, 8), np.uint16)) + rng.integers(
+            0, 200, (3, side, side), dtype=np.uint16)
+        path = folder / f"plate-{n:03d}.tif"
+        tifffile.imwrite(path, data, photometric="minisblack", metadata={"axes": "CYX"},
+                         tile=(256, 256))
+        paths.append(path)
+    return paths
+
+
+def copy_floor(paths: list[Path], target: Path) -> float:
+    target.mkdir()
+    start = time.perf_counter()
+    for path in paths:
+        destination = target / path.name
+        shutil.copyfile(path, destination)
+        with destination.open("rb") as handle:
+            os.fsync(handle.fileno())
+    return time.perf_counter() - start
+
+
+def import_all(paths: list[Path], data_dir: Path) -> float:
+    settings = load_settings({}, data_dir=data_dir, run_jobs_in_server=False)
+    engine = create_db_engine(settings.db_url)
+    upgrade(engine)
+    factory = session_factory(engine)
+    with factory() as db:
+        group = ExperimenterGroup(name="bench", permissions="rw----")
+        db.add(group)
+        db.flush()
+        user = Experimenter(username="bench", default_group_id=group.id)
+        db.add(user)
+        db.flush()
+        db.add(GroupMembership(experimenter_id=user.id, group_id=group.id))
+        dataset = Dataset(name="bench", owner_id=user.id, group_id=group.id)
+        db.add(dataset)
+        db.commit()
+        actor = load_actor(db, user)
+        target = f"Dataset:{dataset.id}"
+    service = JobService(settings, factory, "inline")
+    start = time.perf_counter()
+    for path in paths:  # one import per file, as a folder-drop or a CLI loop would
+        with factory() as db:
+            job = create_import(db, actor, target,
+                                [FileDeclaration(path.name, path.stat().st_size, source=path)],
+                                DuplicatePolicy.IMPORT, ImportLimits())
+            job_id = job.id
+        service.perform(job_id)
+    elapsed = time.perf_counter() - start
+    with factory() as db:
+        states = {db.get(Job, n).state for n in range(1, len(paths) + 1)}  # type: ignore[union-attr]
+    engine.dispose()
+    if states != {"done"}:
+        raise SystemExit(f"imports did not all succeed: {states}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument("--pyramid-size", type=int, default=16384)
+    parser.add_argument("--dir", type=Path, help="work here (default: a temporary directory)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        work = Path(tmp)
+        (work / "files").mkdir()
+        paths = generate(work / "files", args.files, args.side)
+        size = sum(p.stat().st_size for p in paths) / 2**20
+        copy = copy_floor(paths, work / "copy")
+        imported = import_all(paths, work / "data")
+        print(f"{args.files} files, {size:.0f} MiB ({args.side}x{args.side}x3 uint16 each)")
+        print(f"copy + fsync (floor)  {copy:6.2f} s  {size / copy:7.1f} MiB/s")
+        print(f"import (pipeline)     {imported:6.2f} s  {size / imported:7.1f} MiB/s")
+        print(f"import / floor throughput: {copy / imported:.0%} (target >= 50%)")
+    print()
+    subprocess.run([sys.executable, str(Path(__file__).parent / "import_pyramid.py"),  # noqa: S603
+                    "--size", str(args.pyramid_size)], check=True)
+
+
+if __name__ == "__main__":
+    main()
