@@ -10,7 +10,7 @@ from omegraph.settings import Settings
 from resolvers.ids import format_id
 from resolvers.jobs.runner import run_job
 from resolvers.jobs.service import JobService
-from store.db import create_db_engine, session_factory
+from store.db import create_db_engine, writer_factory
 from store.jobs import Job, JobState
 from store.migrate import check_migrated
 from store.models import Image
@@ -38,7 +38,7 @@ def rebuild_pixels(settings: Settings, images: list[str], every: bool, queue: bo
     engine = create_db_engine(settings.db_url)
     try:
         check_migrated(engine)
-        factory = session_factory(engine)
+        factory = writer_factory(engine)
         service = JobService(settings, factory, "rq" if queue else "inline")
         with factory() as db:
             if every:

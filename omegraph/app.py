@@ -25,7 +25,7 @@ from resolvers.sessions import SessionPolicy
 from resolvers.signing import Signer, load_or_create_key
 from resolvers.throttle import ThrottlePolicy
 from schema.build import build_schema
-from store.db import create_db_engine, session_factory
+from store.db import create_db_engine, session_factory, writer_factory
 from store.migrate import check_migrated
 from web.auth import AuthMiddleware
 from web.body_limit import BodyLimitMiddleware
@@ -83,10 +83,11 @@ def create_app(settings: Settings, engine: Engine | None = None,
     an inline job service; by default jobs run on RQ (with Redis) or in this process."""
     owns_engine = engine is None
     engine = engine or create_db_engine(settings.db_url)
+    job_factory = factory or writer_factory(engine)
     factory = factory or session_factory(engine)
     authenticator = build_authenticator(settings)
     graphql = GraphQLApp(build_schema(settings), settings, authenticator)
-    jobs = jobs or JobService.for_server(settings, factory)
+    jobs = jobs or JobService.for_server(settings, job_factory)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

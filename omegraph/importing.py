@@ -30,7 +30,7 @@ from resolvers.ids import format_id
 from resolvers.imports.requests import DuplicatePolicy, FileDeclaration, ImportLimits, create_import
 from resolvers.jobs.service import JobService
 from resolvers.sessions import load_actor
-from store.db import create_db_engine, session_factory
+from store.db import create_db_engine, writer_factory
 from store.imports import ImportFile, ImportFileState
 from store.jobs import Job, JobState
 from store.migrate import check_migrated
@@ -169,7 +169,7 @@ def local_import(settings: Settings, username: str, files: list[LocalFile],
     engine = create_db_engine(settings.db_url)
     try:
         check_migrated(engine)
-        factory = session_factory(engine)
+        factory = writer_factory(engine)
         service = JobService(settings, factory, "inline")
         with factory() as db:
             user = db.scalar(select(Experimenter).where(Experimenter.username == username))

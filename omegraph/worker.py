@@ -10,7 +10,7 @@ from omegraph.settings import Settings
 from resolvers.jobs import worker as job_worker
 from resolvers.jobs.queue import QUEUE_OF_KIND, RqQueue
 from resolvers.jobs.service import JobService
-from store.db import create_db_engine, session_factory
+from store.db import create_db_engine, writer_factory
 from store.migrate import check_migrated
 
 log = logging.getLogger("omegraph.worker")
@@ -46,7 +46,7 @@ def run_worker(settings: Settings, queues: list[str], burst: bool) -> int:
     engine = create_db_engine(settings.db_url)
     try:
         check_migrated(engine)
-        service = JobService(settings, session_factory(engine), "rq")
+        service = JobService(settings, writer_factory(engine), "rq")
         job_worker.configure(service)
         recovered = service.recover()
         if recovered:

@@ -9,6 +9,9 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.db import IMMEDIATE, is_lock_conflict
+
+LOCK_RETRIES = 3
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -40,11 +43,19 @@ class RequestDb:
               **kwargs: P.kwargs) -> T:
         if self._session is None:
             self._session = self._factory()
-        try:
-            return fn(self._session, *args, **kwargs)
-        except BaseException:
-            self._session.rollback()
-            raise
+        for attempt in range(LOCK_RETRIES + 1):
+            try:
+                return fn(self._session, *args, **kwargs)
+            except BaseException as exc:
+                self._session.rollback()
+                if attempt < LOCK_RETRIES and is_lock_conflict(exc):
+                    # SQLite: a read-then-write transaction raced a background job's commit.
+                    # Run again from the start in a transaction that takes the write lock at
+                    # BEGIN, so it waits its turn instead of losing the race again.
+                    self._session.connection(execution_options={IMMEDIATE: True})
+                    continue
+                raise
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         callbacks, self._at_close = self._at_close, []

@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+IMMEDIATE = "omegraph_sqlite_immediate"
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -40,8 +43,25 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # Writers take the write lock at BEGIN: a deferred transaction that read first and
+        # then writes after another connection committed fails at once with "database is
+        # locked" (SQLITE_BUSY_SNAPSHOT), without waiting; an immediate one waits its turn.
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def writer_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for background writers (jobs): on SQLite their transactions begin
+    IMMEDIATE, so concurrent jobs queue for the write lock instead of failing."""
+    return sessionmaker(engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False)
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    """SQLite's "database is locked": the transaction lost a race for the write lock and
+    can only succeed when run again from its start."""
+    return (isinstance(error, OperationalError)
+            and "database is locked" in str(getattr(error, "orig", error)))

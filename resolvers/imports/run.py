@@ -13,16 +13,16 @@ from __future__ import annotations
 import errno
 import logging
 import mimetypes
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
 from engine.metadata import ImageMetadata
+from resolvers.actor import Actor
 from resolvers.imports import derive, undo
 from resolvers.imports.requests import DuplicatePolicy
 from resolvers.imports.rows import Owner, add_image, image_name
@@ -46,6 +46,7 @@ CHUNK = 1 << 20
 class Prepared:
     dataset_id: int
     owner: Owner
+    actor: Actor
     fileset_id: int
     fileset_dir: PurePosixPath
     slots: list[ImportFile]
@@ -63,7 +64,8 @@ def run_import(run: JobRun) -> dict[str, Any]:
     if previous.get("committed"):
         result = previous
     else:
-        undo.undo_import(run.env, run.job_id, previous)
+        if previous:  # an interrupted attempt left something behind
+            undo.undo_import(run.env, run.job_id, previous)
         result = _guarded(run, lambda: _store_and_parse(run))
     _guarded(run, lambda: derive.derive_images(run, list(result["image_ids"])))
     Staging(run.env.repository.root).remove(run.job_id)
@@ -110,9 +112,11 @@ def _prepare(run: JobRun) -> Prepared:
     with env.factory() as db:
         user = db.get(Experimenter, run.owner_id)
         dataset = db.get(Dataset, int(str(run.params["dataset_id"])))
-        if user is None or dataset is None or not can(
-                load_actor(db, user), Action.LINK, dataset.owner_id, dataset.group_id):
-            raise JobFailed("the target dataset is gone, or you may no longer import into it")
+        if user is None or dataset is None:
+            raise JobFailed("the target dataset or its importer is gone")
+        actor = load_actor(db, user)
+        if not can(actor, Action.LINK, dataset.owner_id, dataset.group_id):
+            raise JobFailed("you may no longer import into the target dataset")
         owner = Owner(user.id, dataset.group_id)
         fileset = Fileset(owner_id=owner.user_id, group_id=owner.group_id)
         db.add(fileset)
@@ -124,7 +128,7 @@ def _prepare(run: JobRun) -> Prepared:
         slots = list(db.scalars(select(ImportFile).where(ImportFile.job_id == run.job_id)
                                 .order_by(ImportFile.index)))
         db.expunge_all()
-    return Prepared(dataset.id, owner, fileset.id, fileset_dir, slots)
+    return Prepared(dataset.id, owner, actor, fileset.id, fileset_dir, slots)
 
 
 def _store_files(run: JobRun, prepared: Prepared) -> list[Stored]:
@@ -153,8 +157,7 @@ def _store_one(run: JobRun, staging: Staging, slot: ImportFile, rel_dir: PurePos
     repository = run.env.repository
     try:
         if slot.source is not None:
-            with Path(slot.source).open("rb") as handle:
-                file = repository.write_stream(rel_dir, name, _chunks(handle), slot.size)
+            file = repository.copy_file(rel_dir, name, Path(slot.source), slot.size)
         else:
             file = repository.adopt(rel_dir, name, staging.path(run.job_id, slot.index),
                                     slot.size)
@@ -172,24 +175,17 @@ def _store_one(run: JobRun, staging: Staging, slot: ImportFile, rel_dir: PurePos
     return file
 
 
-def _chunks(handle: BinaryIO) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
-        yield chunk
-
-
 def _mark_if_duplicate(run: JobRun, slot: ImportFile, file: StoredFile,
                        prepared: Prepared) -> bool:
     """Whether the same bytes were imported before into this group (and are visible to the
     user); if so the slot is marked with the earlier original file."""
     with run.env.factory() as db:
-        user = db.get(Experimenter, run.owner_id)
-        assert user is not None
         earlier = db.scalar(
             select(OriginalFile.id)
             .where(OriginalFile.sha256 == file.sha256,
                    OriginalFile.group_id == prepared.owner.group_id,
                    OriginalFile.fileset_id != prepared.fileset_id,
-                   read_filter(OriginalFile, load_actor(db, user)))
+                   read_filter(OriginalFile, prepared.actor))
             .order_by(OriginalFile.id).limit(1))
         if earlier is None:
             return False

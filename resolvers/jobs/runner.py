@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from store.jobs import Job, JobState
 from store.repository import Repository
 
 log = logging.getLogger("omegraph.jobs")
+PROGRESS_INTERVAL = 0.25  # seconds
 
 
 class JobFailed(Exception):
@@ -57,12 +59,20 @@ class JobRun:
     attempts: int
     worker: str
     _lost: threading.Event = field(default_factory=threading.Event)
+    _written: float = 0.0
 
     def progress(self, step: str | None, fraction: float, message: str | None = None) -> None:
         """Record the current step and overall progress (0..1); raises JobCancelled when the
-        user cancelled, LeaseLost when the job was taken from this worker."""
+        user cancelled, LeaseLost when the job was taken from this worker.
+
+        Written at most every PROGRESS_INTERVAL seconds: a small import is over before
+        anyone could see its steps, and each write is a commit."""
         if self._lost.is_set():
             raise LeaseLost(self.job_id)
+        now = time.monotonic()
+        if now - self._written < PROGRESS_INTERVAL:
+            return
+        self._written = now
         with self.env.factory() as db:
             result = db.execute(
                 update(Job).where(Job.id == self.job_id, Job.worker == self.worker,
@@ -101,7 +111,7 @@ def run_job(env: JobEnv, job_id: int) -> str | None:
         if job is None:
             return None
         run = JobRun(env, job.id, job.job_kind, job.owner_id, job.group_id, dict(job.params),
-                     job.attempts, env.worker)
+                     job.attempts, env.worker, _written=time.monotonic())
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(run, stop), daemon=True,
                             name=f"omegraph-lease-{job_id}")

@@ -6,7 +6,7 @@ import os
 
 from omegraph.settings import load_settings
 from resolvers.jobs.service import JobService
-from store.db import create_db_engine, session_factory
+from store.db import create_db_engine, writer_factory
 
 _service: JobService | None = None
 _pid = 0
@@ -22,7 +22,7 @@ def perform(job_id: int) -> None:
     global _service, _pid
     if _service is None:
         settings = load_settings()
-        configure(JobService(settings, session_factory(create_db_engine(settings.db_url)), "rq"))
+        configure(JobService(settings, writer_factory(create_db_engine(settings.db_url)), "rq"))
     assert _service is not None
     if os.getpid() != _pid:
         # A forked work horse must not share the parent's database connections.
