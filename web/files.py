@@ -63,18 +63,33 @@ def _file(request: Request, ref: files.FileRef) -> Path:
         raise NotFound("the stored file is missing") from None
 
 
-async def download_original(request: Request) -> Response:
-    ref = await _guard(request, files.original_file, request.path_params["id"])
+async def _send_file(request: Request, lookup: Callable[..., files.FileRef],
+                     media_type: str, headers: Callable[[files.FileRef], dict[str, str]],
+                     missing: tuple[int, str]) -> Response:
+    """One stored file, found by ``lookup`` as the URL's or the session's user.
+    FileResponse streams from disk and answers Range requests (resumable downloads)."""
+    ref = await _guard(request, lookup, request.path_params["id"])
     if isinstance(ref, Response):
         return ref
     try:
         path = _file(request, ref)
     except NotFound as exc:
-        return error_response(410, "GONE", exc.message)
-    # FileResponse streams from disk and answers Range requests (resumable downloads).
-    return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Content-Disposition": _disposition(ref.name),
-                                 "Cache-Control": "private, no-store"})
+        return error_response(*missing, exc.message)
+    return FileResponse(path, media_type=media_type, headers=headers(ref))
+
+
+async def download_original(request: Request) -> Response:
+    # A row whose file is gone is the server's loss, not a wrong URL: 410, not 404.
+    return await _send_file(
+        request, files.original_file, "application/octet-stream",
+        lambda ref: {"Content-Disposition": _disposition(ref.name),
+                     "Cache-Control": "private, no-store"}, (410, "GONE"))
+
+
+async def get_thumbnail(request: Request) -> Response:
+    return await _send_file(request, files.thumbnail, "image/png",
+                            lambda _ref: {"Cache-Control": "private, max-age=300"},
+                            (404, "NOT_FOUND"))
 
 
 async def download_fileset(request: Request) -> Response:
@@ -89,18 +104,6 @@ async def download_fileset(request: Request) -> Response:
     return StreamingResponse(zip_stream(paths), media_type="application/zip",
                              headers={"Content-Disposition": _disposition(f"{name}.zip"),
                                       "Cache-Control": "private, no-store"})
-
-
-async def get_thumbnail(request: Request) -> Response:
-    ref = await _guard(request, files.thumbnail, request.path_params["id"])
-    if isinstance(ref, Response):
-        return ref
-    try:
-        path = _file(request, ref)
-    except NotFound as exc:
-        return error_response(404, "NOT_FOUND", exc.message)
-    return FileResponse(path, media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=300"})
 
 
 class _Sink(io.RawIOBase):

@@ -24,7 +24,7 @@ import secrets
 import shutil
 import stat
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -136,6 +136,23 @@ def _hash_file(path: Path, max_bytes: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+class _CannotLink(Exception):
+    """Hard links are impossible here (another filesystem); copy instead."""
+
+
+@contextlib.contextmanager
+def _new_file(path: Path) -> Iterator[int]:
+    """A new file's descriptor (never an existing file, never through a symlink), mode
+    0o640 whatever the umask; closed on exit."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o640)
+    try:
+        os.fchmod(fd, 0o640)
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def _kernel_copy(source_fd: int, target_fd: int, max_bytes: int, name: str) -> int:
     """Copy all of ``source_fd`` with sendfile; TooLarge past ``max_bytes``."""
     copied = 0
@@ -208,72 +225,46 @@ class Repository:
         taken). Raises :class:`TooLarge` past ``max_bytes``; on any error nothing is left."""
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
-        rel_dir = _check_relative(relative_dir, ORIGINALS)
-        name = safe_name(name)
-        directory = self._make_dirs(rel_dir)
-        temp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(temp, flags | getattr(os, "O_CLOEXEC", 0), 0o640)
-        final: Path | None = None
-        done = False
-        try:
-            os.fchmod(fd, 0o640)  # exactly, whatever the umask
+
+        def fill(temp: Path, safe: str) -> tuple[int, str]:
             digest = hashlib.sha256()
             size = 0
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TooLarge(f"{name} exceeds the limit of {max_bytes} bytes")
-                digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-            os.fsync(fd)
-            os.close(fd)
-            fd = -1
-            final = self._publish(temp, directory, name)
-            _fsync_dir(directory)
-            done = True
-        finally:
-            if fd >= 0:
-                os.close(fd)
-            if not done:
-                with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
-                if final is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        final.unlink()
-        return StoredFile(rel_dir / final.name, size, digest.hexdigest())
+            with _new_file(temp) as fd:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(f"{safe} exceeds the limit of {max_bytes} bytes")
+                    digest.update(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
+                os.fsync(fd)
+            return size, digest.hexdigest()
+
+        return self._store(relative_dir, name, fill)
 
     def adopt(self, relative_dir: str | PurePosixPath, name: str, source: Path,
               max_bytes: int) -> StoredFile:
         """Store a file that is already on the repository's filesystem (an upload in
         staging) under ``relative_dir/safe_name(name)`` by hard link - no copy - after
         hashing it; copies instead when a link is impossible (another filesystem)."""
-        rel_dir = _check_relative(relative_dir, ORIGINALS)
-        name = safe_name(name)
-        directory = self._make_dirs(rel_dir)
-        temp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
-        try:
-            os.link(source, temp, follow_symlinks=False)
-        except OSError as error:
-            if error.errno not in _NO_LINK_ERRNOS | {errno.EXDEV}:
+
+        def fill(temp: Path, _safe: str) -> tuple[int, str]:
+            try:
+                os.link(source, temp, follow_symlinks=False)
+            except OSError as error:
+                if error.errno in _NO_LINK_ERRNOS | {errno.EXDEV}:
+                    raise _CannotLink from error
                 raise
-            with source.open("rb") as handle:
-                return self.write_stream(rel_dir, name, iter(lambda: handle.read(1 << 20), b""),
-                                         max_bytes)
-        final: Path | None = None
-        try:
-            size, digest = _hash_file(temp, max_bytes)
+            found = _hash_file(temp, max_bytes)
             with open(temp, "rb") as handle:
                 os.fsync(handle.fileno())
-            final = self._publish(temp, directory, name)
-            _fsync_dir(directory)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-            raise
-        return StoredFile(rel_dir / final.name, size, digest)
+            return found
+
+        try:
+            return self._store(relative_dir, name, fill)
+        except _CannotLink:
+            return self.copy_file(relative_dir, name, source, max_bytes)
 
     def copy_file(self, relative_dir: str | PurePosixPath, name: str, source: Path,
                   max_bytes: int) -> StoredFile:
@@ -283,26 +274,34 @@ class Repository:
         The kernel copies (``sendfile``), which is several times faster than writing from
         Python; the copy is then read back to hash it, so a source changing meanwhile can
         never give a stored file a checksum that is not its own."""
+
+        def fill(temp: Path, safe: str) -> tuple[int, str]:
+            with source.open("rb") as handle, _new_file(temp) as fd:
+                _kernel_copy(handle.fileno(), fd, max_bytes, safe)
+                os.fsync(fd)
+            return _hash_file(temp, max_bytes)
+
+        return self._store(relative_dir, name, fill)
+
+    def _store(self, relative_dir: str | PurePosixPath, name: str,
+               fill: Callable[[Path, str], tuple[int, str]]) -> StoredFile:
+        """The write protocol every store follows: ``fill`` writes (and fsyncs) a temporary
+        file in the target directory and returns its size and sha256; it is then published
+        under its final name and the directory fsynced. On any error nothing is left."""
         rel_dir = _check_relative(relative_dir, ORIGINALS)
-        name = safe_name(name)
+        safe = safe_name(name)
         directory = self._make_dirs(rel_dir)
         temp = directory / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        final: Path | None = None
         try:
-            with source.open("rb") as handle:
-                fd = os.open(temp, flags | getattr(os, "O_CLOEXEC", 0), 0o640)
-                try:
-                    os.fchmod(fd, 0o640)
-                    _kernel_copy(handle.fileno(), fd, max_bytes, name)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            size, digest = _hash_file(temp, max_bytes)
-            final = self._publish(temp, directory, name)
+            size, digest = fill(temp, safe)
+            final = self._publish(temp, directory, safe)
             _fsync_dir(directory)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            for leftover in (temp, final):
+                if leftover is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
             raise
         return StoredFile(rel_dir / final.name, size, digest)
 

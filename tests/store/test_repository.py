@@ -344,3 +344,50 @@ def test_duplicate_names_stay_within_the_length_limit(repo: Repository) -> None:
     assert len({p.name for p in paths}) == 3
     assert all(len(p.name.encode()) <= 255 for p in paths)
     assert paths[2].name.endswith(" (3).tif")
+
+
+# -- storing files already on the server -----------------------------------------------------
+
+def test_copy_file_stores_a_hashed_private_copy(repo: Repository, tmp_path: Path) -> None:
+    source = tmp_path / "scan.tif"
+    data = os.urandom(3 * (1 << 20) + 17)
+    source.write_bytes(data)
+    stored = repo.copy_file(FILESET, "scan.tif", source, max_bytes=len(data))
+    on_disk = repo.root / stored.path
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert on_disk.read_bytes() == data and on_disk.stat().st_ino != source.stat().st_ino
+    assert stat.S_IMODE(on_disk.stat().st_mode) == 0o640
+    with pytest.raises(TooLarge):
+        repo.copy_file(FILESET, "again.tif", source, max_bytes=len(data) - 1)
+    assert _files(repo) == [str(stored.path)]
+
+
+def test_adopt_links_a_staged_upload_without_copying(repo: Repository) -> None:
+    staged = repo.root / "staging" / "7" / "0"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"uploaded bytes")
+    stored = repo.adopt(FILESET, "../up.tif", staged, max_bytes=100)
+    assert stored.path == FILESET / "up.tif"
+    assert (repo.root / stored.path).stat().st_ino == staged.stat().st_ino
+    assert stored.sha256 == hashlib.sha256(b"uploaded bytes").hexdigest()
+    with pytest.raises(TooLarge):
+        repo.adopt(FILESET, "small.tif", staged, max_bytes=3)
+    assert str(FILESET / "small.tif") not in _files(repo)
+
+
+def test_adopt_copies_when_the_staging_area_is_on_another_filesystem(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    staged = repo.root / "staging" / "8" / "0"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"across devices")
+    real_link = os.link
+
+    def cross_device(src: object, dst: object, **kwargs: object) -> None:
+        if "staging" in str(src):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_link(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "link", cross_device)
+    stored = repo.adopt(FILESET, "x.tif", staged, max_bytes=100)
+    assert (repo.root / stored.path).read_bytes() == b"across devices"
+    assert (repo.root / stored.path).stat().st_ino != staged.stat().st_ino
