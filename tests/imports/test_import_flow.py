@@ -154,3 +154,29 @@ def test_a_multi_series_file_gives_one_image_per_series(
     assert [i["name"] for i in job["images"]] == ["two.ome.tif [left]", "two.ome.tif [right]"]
     assert [i["pixels"]["sizeC"] for i in job["images"]] == [1, 2]
     assert job["fileset"]["originalFiles"][0]["name"] == "two.ome.tif"
+
+
+def test_a_multi_file_ome_tiff_is_imported_as_one_image_of_one_fileset(
+        importer: Importer, alice: Member, tmp_path: Path) -> None:
+    from tests.engine.test_readers_fileset import write_per_channel
+
+    paths, data = write_per_channel(tmp_path, channels=3)
+    job = importer.run(alice, [(f"run/{p.name}", p.read_bytes()) for p in paths])
+    assert job["status"] == "DONE", job
+    (image,) = job["images"]
+    assert (image["pixels"]["sizeC"], image["pixels"]["sizeZ"]) == (3, 3)
+    assert [c["name"] for c in image["pixels"]["channels"]] == ["ch0", "ch1", "ch2"]
+    assert sorted(f["name"] for f in job["fileset"]["originalFiles"]) == [
+        "c0.ome.tif", "c1.ome.tif", "c2.ome.tif"]
+    stats = image["pixels"]["channels"][1]["statistics"]
+    assert (stats["min"], stats["max"]) == (data[1].min(), data[1].max())
+
+
+def test_a_multi_file_ome_tiff_missing_a_companion_fails_naming_it(
+        importer: Importer, alice: Member, tmp_path: Path) -> None:
+    from tests.engine.test_readers_fileset import write_per_channel
+
+    paths, _ = write_per_channel(tmp_path, channels=2)
+    job = importer.run(alice, [(paths[0].name, paths[0].read_bytes())])
+    assert job["status"] == "FAILED" and "c1.ome.tif" in job["error"], job
+    assert importer.repository_files() == []
