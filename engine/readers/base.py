@@ -22,6 +22,9 @@ class Limits:
     max_image_pixels: int = 1 << 42
     max_plane_pixels: int = 1 << 36
     max_region_pixels: int = 1 << 28
+    # PNG, JPEG, BMP and GIF can only be decoded whole, into memory: a small file declaring
+    # a huge plane (a decompression bomb) is refused from its header.
+    max_whole_decode_pixels: int = 1 << 28
 
 
 DEFAULT_LIMITS = Limits()
@@ -70,6 +73,16 @@ def check_limits(meta: ImageMetadata, limits: Limits) -> None:
             pixels=meta.pixel_count,
             limit=limits.max_image_pixels,
         )
+
+
+def check_whole_decode(meta: ImageMetadata, limits: Limits, file_name: str) -> None:
+    """ImageTooLarge when a format decoded whole in memory declares too many pixels."""
+    pixels = meta.size_x * meta.size_y * meta.size_c
+    if pixels > limits.max_whole_decode_pixels:
+        raise ImageTooLarge(
+            f"{file_name}: {meta.size_x}x{meta.size_y} pixels exceeds the limit for formats "
+            "that must be decoded whole (a possible decompression bomb); store such images "
+            "as tiled TIFF", pixels=pixels, limit=limits.max_whole_decode_pixels)
 
 
 def prepare_region(images: list[ImageMetadata], limits: Limits, region: Region,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
-from engine.errors import CorruptFile, UnsupportedFormat
+from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
 from engine.metadata import Channel, ImageMetadata, pixel_type_of, rgba_to_int
-from engine.readers.base import Limits, Region, check_limits, prepare_region
+from engine.readers.base import Limits, Region, check_limits, check_whole_decode, prepare_region
 
 COLORS = {
     "R": rgba_to_int(255, 0, 0),
@@ -46,8 +47,15 @@ class PillowSource:
         self._lock = threading.Lock()
         self._frame: tuple[int, NDArray[np.generic]] | None = None
         try:
-            with Image.open(self._path) as image:
-                mode, frames, size = image.mode, getattr(image, "n_frames", 1), image.size
+            with warnings.catch_warnings():
+                # Our own limit (check_whole_decode) decides; Pillow's refusal above twice its
+                # limit is mapped to ImageTooLarge below.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(self._path) as image:
+                    mode, frames, size = image.mode, getattr(image, "n_frames", 1), image.size
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLarge(f"{self._path.name}: {exc}", pixels=0,
+                                limit=limits.max_whole_decode_pixels) from exc
         except UnidentifiedImageError as exc:
             raise UnsupportedFormat(f"{self._path.name}: {exc}") from exc
         except (OSError, SyntaxError, ValueError) as exc:
@@ -82,6 +90,7 @@ class PillowSource:
             significant_bits=np.dtype(MODES[mode][1]).itemsize * 8,
         )
         check_limits(self._meta, limits)
+        check_whole_decode(self._meta, limits, self._path.name)
 
     @property
     def images(self) -> list[ImageMetadata]:
@@ -91,7 +100,10 @@ class PillowSource:
         if self._frame is not None and self._frame[0] == t:
             return self._frame[1]
         try:
-            with Image.open(self._path) as image:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(self._path)
+            with image:
                 image.seek(t)
                 converted = image.convert(self._target) if image.mode != self._target else image
                 array = np.asarray(converted)

@@ -13,7 +13,13 @@ from numpy.typing import NDArray
 
 from engine.errors import CorruptFile
 from engine.metadata import Channel, ImageMetadata, rgba_to_int
-from engine.readers.base import Limits, Region, check_limits, prepare_region
+from engine.readers.base import (
+    Limits,
+    Region,
+    check_limits,
+    check_whole_decode,
+    prepare_region,
+)
 
 # PNG colour type -> channels; grey (0) and palette (3) stay with Pillow, which keeps them.
 CHANNELS: dict[int, tuple[Channel, ...]] = {
@@ -66,6 +72,7 @@ class Png16Source:
             resolution_levels=((width, height),), significant_bits=16,
         )  # fmt: skip
         check_limits(self._meta, limits)
+        check_whole_decode(self._meta, limits, self._path.name)
 
     @property
     def images(self) -> list[ImageMetadata]:

@@ -125,3 +125,36 @@ def test_malformed_ome_xml_is_corrupt(tmp_path: Path) -> None:
                      metadata=None, ome=False)
     with pytest.raises(CorruptFile):
         open_image_file(path)
+
+
+def png_claiming(width: int, height: int, mode: int = 0) -> bytes:
+    """A PNG header declaring ``width`` x ``height`` (grey 8-bit, or RGB with mode 2), with a
+    tiny, valid start of data: what a decompression bomb looks like before it is decoded."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, mode, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (17_000, 17_000)])
+def test_png_decompression_bombs_are_refused_from_their_header(
+        tmp_path: Path, width: int, height: int) -> None:
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_claiming(width, height))
+    started = time.perf_counter()
+    with pytest.raises(ImageTooLarge, match="bomb"):
+        open_image_file(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_whole_decode_limit_is_configurable(tmp_path: Path) -> None:
+    path = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 50), np.uint8)).save(path)
+    open_image_file(path).close()
+    with pytest.raises(ImageTooLarge, match="decoded whole"):
+        open_image_file(path, Limits(max_whole_decode_pixels=1999))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from resolvers.imports import rows
 from store.models import Fileset, Image, OriginalFile, Pixels
 from store.repository import Repository
+from tests.engine.test_readers_bad_files import png_claiming
 from tests.imports.conftest import Importer, Member, write_tiff
 
 
@@ -46,12 +47,13 @@ BAD_FILES = {
     "notes.txt": (b"hello, not an image\n" * 10, "unrecognised"),
     "empty.tif": (b"", "empty"),
     "absurd.tif": (_absurd_tiff(), "exceeds"),
+    "bomb.png": (png_claiming(60_000, 60_000), "decompression bomb"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_unreadable_files_fail_with_a_reason_and_leave_nothing(
-        importer: Importer, alice: Member, db: Session, name: str) -> None:
+        importer: Importer, alice: Member, db: Session, name: str, tmp_path: Path) -> None:
     body, reason = BAD_FILES[name]
     before = _counts(db)
     job = importer.run(alice, [(name, body)])
@@ -60,6 +62,10 @@ def test_unreadable_files_fail_with_a_reason_and_leave_nothing(
     assert job["images"] == [] and job["fileset"] is None
     assert _counts(db) == before
     assert importer.repository_files() == []
+    # The server and its job runner carry on: the next import works.
+    write_tiff(tmp_path / "fine.tif", (8, 8))
+    assert importer.run(alice, [("fine.tif", (tmp_path / "fine.tif").read_bytes())])[
+        "status"] == "DONE"
 
 
 def test_a_truncated_tiff_fails_when_its_pixels_are_read(
