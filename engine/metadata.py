@@ -70,6 +70,34 @@ class PlaneInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class WellSampleInfo:
+    """One field of a well: the image (``series`` of the same source) and its position."""
+
+    series: int
+    position_x: Quantity | None = None
+    position_y: Quantity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WellInfo:
+    row: int  # 0-based, as in OME
+    column: int
+    samples: tuple[WellSampleInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlateInfo:
+    """An OME ``Plate`` of a high-content screening file; naming is "letter" or "number"."""
+
+    name: str | None
+    rows: int | None = None
+    columns: int | None = None
+    row_naming: str | None = None
+    column_naming: str | None = None
+    wells: tuple[WellInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ImageMetadata:
     """One image (series) of a file.
 

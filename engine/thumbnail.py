@@ -2,7 +2,8 @@
 
 Plain numpy on purpose: thumbnails are tiny (96 px by default) and built once per image
 at import; the numba render kernels serve tiles. Each channel is read as an overview
-(bounded memory, see ``engine.overview``), resized to the exact thumbnail size with
+(bounded memory, see ``engine.overview``; or passed in, as ``engine.scan`` builds it
+while computing statistics), resized to the exact thumbnail size with
 Pillow, mapped linearly through its window to 0..1, tinted with its colour and added.
 """
 
@@ -80,6 +81,12 @@ def apply_window(values: NDArray[np.float32], window: Window) -> NDArray[np.floa
     return np.nan_to_num(np.clip(scaled, 0.0, 1.0, out=scaled), nan=0.0)
 
 
+def overview_side(size: int) -> int:
+    """Longest side (pixels) of the overviews a ``size`` thumbnail is resized from."""
+    # Twice the target size, then a box resize: smoother than upscaling a smaller one.
+    return 2 * size
+
+
 def _resized(plane: NDArray[np.generic], shape: tuple[int, int]) -> NDArray[np.float32]:
     image = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32))
     height, width = shape
@@ -98,25 +105,32 @@ def _plane_index(meta: ImageMetadata, z: int | None, t: int | None) -> tuple[int
 
 def render_thumbnail(source: ImageSource, series: int, *, size: int = 96, z: int | None = None,
                      t: int | None = None,
-                     windows: Sequence[Window] | None = None) -> NDArray[np.uint8]:
+                     windows: Sequence[Window] | None = None,
+                     overviews: Sequence[NDArray[np.generic]] | None = None,
+                     ) -> NDArray[np.uint8]:
     """An RGB uint8 array (h, w, 3) of one plane with its longest side exactly ``size``.
 
     ``z`` defaults to the middle plane, ``t`` to 0. ``windows`` gives (start, end) per
     channel in pixel units; by default each channel's is the 0.1/99.9 percentiles of
     its overview. Channels are tinted with their colours and added, clipped to 255.
+    ``overviews``, one per channel, are used instead of reading the plane; each must be
+    what ``read_overview(source, series, z, c, t, overview_side(size))`` returns (e.g.
+    ``engine.scan.scan_channel(..., max_side=overview_side(size)).overview``).
     """
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
     meta = source.images[series]
     if windows is not None and len(windows) != meta.size_c:
         raise ValueError(f"{len(windows)} windows for {meta.size_c} channels")
+    if overviews is not None and len(overviews) != meta.size_c:
+        raise ValueError(f"{len(overviews)} overviews for {meta.size_c} channels")
     z, t = _plane_index(meta, z, t)
     shape = thumbnail_shape(meta.size_x, meta.size_y, size)
     colors = np.asarray(channel_colors(meta.channels, meta.size_c), dtype=np.float32)
     total = np.zeros((*shape, 3), np.float32)
     for c in range(meta.size_c):
-        # Twice the target size, then a box resize: smoother than upscaling a smaller one.
-        overview = read_overview(source, series, z, c, t, 2 * size)
+        overview = (overviews[c] if overviews is not None
+                    else read_overview(source, series, z, c, t, overview_side(size)))
         window = windows[c] if windows is not None else auto_window(overview)
         scaled = apply_window(_resized(overview, shape), window)
         total += scaled[:, :, None] * colors[c]

@@ -34,6 +34,8 @@ def preload() -> None:
     so that each job does not pay for them again."""
     for name in HANDLER_MODULES:
         importlib.import_module(name)
+    # Compiled numba kernels (loaded from their on-disk cache, or compiled once here).
+    importlib.import_module("engine.scan").warm_up()
 
 
 def run_worker(settings: Settings, queues: list[str], burst: bool) -> int:

@@ -20,7 +20,7 @@ import tifffile
 from numpy.typing import NDArray
 
 from engine.errors import CorruptFile, UnsupportedFormat
-from engine.metadata import ImageMetadata
+from engine.metadata import ImageMetadata, PlateInfo
 from engine.readers.base import DEFAULT_LIMITS, ImageSource, Limits, Region
 from engine.readers.ome_xml import referenced_files
 from engine.readers.opening import detect_format, open_image_file, read_head
@@ -109,6 +109,19 @@ class FilesetSource:
     def files(self) -> tuple[Path, ...]:
         """Every file the images were read from, heads first then their companions."""
         return tuple(p for head, companions, _ in self._parts for p in (head, *companions))
+
+    @property
+    def plates(self) -> list[PlateInfo]:
+        """Plates described by the files, their samples renumbered into this source's series."""
+        found = []
+        for number, (_, _, source) in enumerate(self._parts):
+            first = self._index.index((number, 0)) if (number, 0) in self._index else 0
+            for plate in getattr(source, "plates", ()):
+                wells = tuple(dataclasses.replace(well, samples=tuple(
+                    dataclasses.replace(sample, series=first + sample.series)
+                    for sample in well.samples)) for well in plate.wells)
+                found.append(dataclasses.replace(plate, wells=wells))
+        return found
 
     def file_of(self, series: int) -> Path:
         """The file holding the metadata of image ``series`` (name images after it)."""

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.metadata import Channel, PlaneInfo, Quantity
+from engine.metadata import Channel, PlaneInfo, PlateInfo, Quantity, WellInfo, WellSampleInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +122,43 @@ def parse_ome_xml(text: str) -> list[OmeImage]:
             )
         )
     return images
+
+
+def parse_plates(text: str) -> list[PlateInfo]:
+    """The Plate elements of an OME-XML document; each well sample names its image as the
+    index (``series``) that image has in :func:`parse_ome_xml`'s list. Samples whose
+    ImageRef names no image with pixels are left out.
+
+    Raises ``xml.etree.ElementTree.ParseError`` for malformed XML.
+    """
+    root = ET.fromstring(text)  # noqa: S314 - no entity expansion in stdlib expat by default
+    with_pixels = [e.get("ID") for e in root
+                   if _local(e.tag) == "Image" and _child(e, "Pixels") is not None]
+    series_of = {image_id: n for n, image_id in enumerate(with_pixels) if image_id}
+    plates = []
+    for plate in (e for e in root if _local(e.tag) == "Plate"):
+        wells = []
+        for well in (e for e in plate if _local(e.tag) == "Well"):
+            samples = []
+            for sample in (e for e in well if _local(e.tag) == "WellSample"):
+                ref = _child(sample, "ImageRef")
+                series = series_of.get(ref.get("ID") or "") if ref is not None else None
+                if series is not None:
+                    samples.append(WellSampleInfo(
+                        series, _quantity(sample, "PositionX", "reference frame"),
+                        _quantity(sample, "PositionY", "reference frame")))
+            row, column = _int(well.get("Row")), _int(well.get("Column"))
+            if row is not None and column is not None and row >= 0 and column >= 0:
+                wells.append(WellInfo(row, column, tuple(samples)))
+        plates.append(PlateInfo(
+            name=plate.get("Name"), rows=_int(plate.get("Rows")),
+            columns=_int(plate.get("Columns")),
+            row_naming=_naming(plate.get("RowNamingConvention")),
+            column_naming=_naming(plate.get("ColumnNamingConvention")),
+            wells=tuple(wells)))
+    return plates
+
+
+def _naming(raw: str | None) -> str | None:
+    value = (raw or "").strip().lower()
+    return value if value in ("letter", "number") else None

@@ -16,9 +16,16 @@ import tifffile
 from numpy.typing import NDArray
 
 from engine.errors import CorruptFile, UnsupportedFormat
-from engine.metadata import Channel, ImageMetadata, Quantity, pixel_type_of, rgba_to_int
+from engine.metadata import (
+    Channel,
+    ImageMetadata,
+    PlateInfo,
+    Quantity,
+    pixel_type_of,
+    rgba_to_int,
+)
 from engine.readers.base import Limits, Region, check_limits, prepare_region
-from engine.readers.ome_xml import OmeImage, parse_ome_xml, referenced_files
+from engine.readers.ome_xml import OmeImage, parse_ome_xml, parse_plates, referenced_files
 from engine.readers.tiff_segments import read_page_region
 
 RGB_COLORS = (rgba_to_int(255, 0, 0), rgba_to_int(0, 255, 0), rgba_to_int(0, 0, 255))
@@ -147,8 +154,13 @@ class TiffSource:
         if not series_list:
             raise CorruptFile(f"{self._path.name}: no images in TIFF")
         ome: list[OmeImage] = []
+        self.plates: list[PlateInfo] = []
         if tif.is_ome and tif.ome_metadata and self._uses_own_ome(tif.ome_metadata):
             ome = parse_ome_xml(tif.ome_metadata)
+            count = len(series_list)
+            # Only plates whose every sample is a series tifffile found here.
+            self.plates = [plate for plate in parse_plates(tif.ome_metadata)
+                           if all(s.series < count for w in plate.wells for s in w.samples)]
         layouts, images = [], []
         for index, series in enumerate(series_list):
             layout = _layout(series)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from engine.metadata import ImageMetadata
 from engine.pyramid import build_pyramid, has_cheap_random_access
 from engine.readers import ImageSource, Limits
-from engine.stats import channel_stats
-from engine.thumbnail import encode_png, render_thumbnail
+from engine.scan import scan_channel
+from engine.thumbnail import encode_png, overview_side, render_thumbnail
 from omegraph.settings import Settings
 from resolvers.imports.source import open_image
 from resolvers.jobs.runner import JobFailed, JobRun
@@ -71,14 +71,27 @@ def derive_image(db: Session, repository: Repository, settings: Settings, image_
     try:
         channels = list(db.scalars(select(Channel).where(Channel.pixels_id == pixels.id)
                                    .order_by(Channel.index)))
+        # End the transaction before the pixel work: jobs begin IMMEDIATE on SQLite, and a
+        # transaction held open while pixels are read would hold every other job's writes.
+        db.commit()
+        size = settings.thumbnail_size
+        overviews = None
         if stats or any(ch.stats_low is None for ch in channels):
-            for channel in channels:
-                _store_stats(channel, source, series)
+            # One read of each sampled plane gives both the statistics and the
+            # thumbnail's overview (engine.scan), instead of reading the pixels twice.
+            scans = [scan_channel(source, series, ch.index, max_side=overview_side(size))
+                     for ch in channels]
+            for channel, scan in zip(channels, scans, strict=True):
+                found = scan.stats
+                channel.stats_min, channel.stats_max = found.min, found.max
+                channel.stats_low, channel.stats_high = found.low, found.high
+            overviews = [scan.overview for scan in scans]
         db.commit()
         if on_stats is not None:
             on_stats()
         windows = [(ch.stats_low or 0.0, ch.stats_high or 0.0) for ch in channels]
-        rgb = render_thumbnail(source, series, size=settings.thumbnail_size, windows=windows)
+        rgb = render_thumbnail(source, series, size=size, windows=windows,
+                               overviews=overviews)
     finally:
         source.close()
     directory = repository.derived_dir(image_id, create=True)
@@ -86,12 +99,6 @@ def derive_image(db: Session, repository: Repository, settings: Settings, image_
     write_atomic(directory / name, encode_png(rgb))
     pixels.thumbnail_path = str((directory / name).relative_to(repository.root))
     db.commit()
-
-
-def _store_stats(channel: Channel, source: ImageSource, series: int) -> None:
-    found = channel_stats(source, series, channel.index)
-    channel.stats_min, channel.stats_max = found.min, found.max
-    channel.stats_low, channel.stats_high = found.low, found.high
 
 
 def write_atomic(path: Path, data: bytes) -> None:

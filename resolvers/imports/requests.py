@@ -22,6 +22,7 @@ from store.pixels import OriginalFile
 from store.repository import UnsafeName, safe_relative_path
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+TARGET_KINDS = ("Dataset", "Screen")
 
 
 class DuplicatePolicy(enum.StrEnum):
@@ -48,25 +49,29 @@ class ImportLimits:
 
 def create_import(db: Session, actor: Actor, target: str, files: list[FileDeclaration],
                   duplicates: DuplicatePolicy, limits: ImportLimits) -> Job:
-    """Validate and record an import into dataset ``target``; committed.
+    """Validate and record an import into ``target``, a Dataset (images) or a Screen (plates
+    of high-content screening files); committed.
 
     The job is ``uploading`` until every file's bytes are in (immediately ``queued`` when all
     files are already on the server); the caller enqueues queued jobs.
     """
-    dataset = fetch(db, actor, target, "target", ("Dataset",))
-    require(actor, Action.LINK, dataset, target, "target")
+    container = fetch(db, actor, target, "target", TARGET_KINDS)
+    require(actor, Action.LINK, container, target, "target")
     declared = _validated(files, limits)
-    job = Job(job_kind="import", owner_id=actor.user_id, group_id=dataset.group_id,
+    dataset = container.kind == "Dataset"
+    job = Job(job_kind="import", owner_id=actor.user_id, group_id=container.group_id,
               state=JobState.UPLOADING.value, progress=0.0,
-              params={"target": format_id("Dataset", dataset.id), "dataset_id": dataset.id,
+              params={"target": format_id(container.kind, container.id),
+                      "dataset_id" if dataset else "screen_id": container.id,
                       "duplicates": duplicates.value})
     db.add(job)
     db.flush()
-    known = (_known_checksums(db, actor, dataset.group_id, declared)
+    known = (_known_checksums(db, actor, container.group_id, declared)
              if duplicates is DuplicatePolicy.SKIP else {})
     for index, (path, item) in enumerate(declared):
         row = ImportFile(job_id=job.id, index=index, path=path, size=item.size,
-                         sha256=item.sha256, owner_id=actor.user_id, group_id=dataset.group_id,
+                         sha256=item.sha256, owner_id=actor.user_id,
+                         group_id=container.group_id,
                          source=str(item.source) if item.source else None)
         if item.sha256 in known:
             row.state, row.original_file_id = ImportFileState.DUPLICATE.value, known[item.sha256]

@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
-from engine.metadata import ImageMetadata
+from engine.metadata import ImageMetadata, PlateInfo
 from resolvers.actor import Actor
 from resolvers.imports import derive, undo
+from resolvers.imports.plates import add_plates, plate_series
 from resolvers.imports.requests import DuplicatePolicy
 from resolvers.imports.rows import Owner, add_image, image_name
 from resolvers.imports.source import open_files
@@ -31,7 +32,8 @@ from resolvers.jobs.runner import JobCancelled, JobFailed, JobRun, LeaseLost
 from resolvers.permissions import Action, can, read_filter
 from resolvers.sessions import load_actor
 from store.accounts import Experimenter
-from store.containers import Dataset, Fileset
+from store.base import Owned
+from store.containers import Dataset, Fileset, Screen
 from store.imports import ImportFile, ImportFileState
 from store.pixels import OriginalFile, PyramidState
 from store.repository import StoredFile, TooLarge, UnsafePath
@@ -44,12 +46,20 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Prepared:
-    dataset_id: int
+    dataset_id: int | None  # the target: a dataset for images,
+    screen_id: int | None  # or a screen for the plates of screening files
     owner: Owner
     actor: Actor
     fileset_id: int
     fileset_dir: PurePosixPath
     slots: list[ImportFile]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    images: list[ImageMetadata]
+    origins: list[int]  # index into the stored files of the file naming each image
+    plates: list[PlateInfo]
 
 
 @dataclass(frozen=True)
@@ -100,9 +110,12 @@ def _store_and_parse(run: JobRun) -> dict[str, Any]:
         return {"image_ids": [], "duplicates": _duplicates(run), "committed": True,
                 "message": "every file was imported before; nothing new to import"}
     run.progress("parsing", 0.3)
-    images, origins = _parse(run, stored)
+    parsed = _parse(run, stored)
+    if prepared.screen_id is not None and not parsed.plates:
+        raise JobFailed("these files hold no plate (no OME Plate metadata); import them into "
+                        "a dataset instead of a screen")
     run.progress("parsing", 0.4)
-    return _commit_rows(run, prepared, stored, images, origins)
+    return _commit_rows(run, prepared, stored, parsed)
 
 
 def _prepare(run: JobRun) -> Prepared:
@@ -111,13 +124,15 @@ def _prepare(run: JobRun) -> Prepared:
     env = run.env
     with env.factory() as db:
         user = db.get(Experimenter, run.owner_id)
-        dataset = db.get(Dataset, int(str(run.params["dataset_id"])))
-        if user is None or dataset is None:
-            raise JobFailed("the target dataset or its importer is gone")
+        kind = "Dataset" if "dataset_id" in run.params else "Screen"
+        target: Owned | None = db.get(Dataset if kind == "Dataset" else Screen,  # type: ignore[assignment]
+                                      int(str(run.params[f"{kind.lower()}_id"])))
+        if user is None or target is None:
+            raise JobFailed(f"the target {kind.lower()} or its importer is gone")
         actor = load_actor(db, user)
-        if not can(actor, Action.LINK, dataset.owner_id, dataset.group_id):
-            raise JobFailed("you may no longer import into the target dataset")
-        owner = Owner(user.id, dataset.group_id)
+        if not can(actor, Action.LINK, target.owner_id, target.group_id):
+            raise JobFailed(f"you may no longer import into the target {kind.lower()}")
+        owner = Owner(user.id, target.group_id)
         fileset = Fileset(owner_id=owner.user_id, group_id=owner.group_id)
         db.add(fileset)
         db.flush()
@@ -128,7 +143,8 @@ def _prepare(run: JobRun) -> Prepared:
         slots = list(db.scalars(select(ImportFile).where(ImportFile.job_id == run.job_id)
                                 .order_by(ImportFile.index)))
         db.expunge_all()
-    return Prepared(dataset.id, owner, actor, fileset.id, fileset_dir, slots)
+    dataset_id, screen_id = (target.id, None) if kind == "Dataset" else (None, target.id)
+    return Prepared(dataset_id, screen_id, owner, actor, fileset.id, fileset_dir, slots)
 
 
 def _store_files(run: JobRun, prepared: Prepared) -> list[Stored]:
@@ -205,36 +221,41 @@ def _duplicates(run: JobRun) -> list[dict[str, Any]]:
         return [{"path": path, "original_file_id": ofid} for path, ofid in rows]
 
 
-def _parse(run: JobRun, stored: list[Stored]) -> tuple[list[ImageMetadata], list[int]]:
+def _parse(run: JobRun, stored: list[Stored]) -> Parsed:
     paths = [run.env.repository.root / item.file.path for item in stored]
     source = open_files(paths, derive.reader_limits(run.env.settings))
     try:
         images = list(source.images)
         position = {path: index for index, path in enumerate(paths)}
-        return images, [position[source.file_of(n)] for n in range(len(images))]
+        return Parsed(images, [position[source.file_of(n)] for n in range(len(images))],
+                      source.plates)
     finally:
         source.close()
 
 
 def _commit_rows(run: JobRun, prepared: Prepared, stored: list[Stored],
-                 images: list[ImageMetadata], origins: list[int]) -> dict[str, Any]:
+                 parsed: Parsed) -> dict[str, Any]:
     """Everything the user will see, in one transaction with the job's record of it."""
-    owner = prepared.owner
+    owner, origins = prepared.owner, parsed.origins
+    in_plates = plate_series(parsed.plates)
     with run.env.factory() as db:
         files = [_original_file(db, prepared, item) for item in stored]
         series_in_file = {origin: origins.count(origin) for origin in set(origins)}
         image_ids, pyramids = [], []
-        for series, (meta, origin) in enumerate(zip(images, origins, strict=True)):
+        for series, (meta, origin) in enumerate(zip(parsed.images, origins, strict=True)):
             name = image_name(stored[origin].name, meta, series_in_file[origin])
             pyramid = derive.pyramid_state_for(meta, run.env.settings)
-            image = add_image(db, owner, meta, name, prepared.fileset_id, series,
-                              prepared.dataset_id, pyramid)
+            dataset_id = None if series in in_plates else prepared.dataset_id
+            image = add_image(db, owner, meta, name, prepared.fileset_id, series, dataset_id,
+                              pyramid)
             image_ids.append(image.id)
             if pyramid is PyramidState.PENDING:
                 pyramids.append(image.id)
+        plate_ids = add_plates(db, owner, parsed.plates, image_ids, prepared.screen_id,
+                               stored[0].name)
         result = {"fileset_id": prepared.fileset_id, "fileset_dir": str(prepared.fileset_dir),
-                  "image_ids": image_ids, "pyramids": pyramids, "committed": True,
-                  "original_file_ids": [row.id for row in files]}
+                  "image_ids": image_ids, "plate_ids": plate_ids, "pyramids": pyramids,
+                  "committed": True, "original_file_ids": [row.id for row in files]}
         undo.record(db, run.job_id, result)  # commits
     result["duplicates"] = _duplicates(run)
     run.progress("pixels", 0.5)

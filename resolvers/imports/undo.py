@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from resolvers.jobs.runner import JobEnv, JobRun
-from store.containers import Fileset, Image
+from store.containers import Fileset, Image, Plate
 from store.imports import ImportFile, ImportFileState
 from store.jobs import Job
 
@@ -45,6 +45,8 @@ def undo_import(env: JobEnv, job_id: int, made: dict[str, Any]) -> None:
             image_ids |= set(db.scalars(select(Image.id).where(Image.fileset_id == fileset_id)))
             db.execute(delete(Image).where(Image.id.in_(image_ids)))
             db.execute(delete(Fileset).where(Fileset.id == fileset_id))
+        if made.get("plate_ids"):  # wells, samples and screen links go with them
+            db.execute(delete(Plate).where(Plate.id.in_(made["plate_ids"])))
         db.execute(update(ImportFile).where(ImportFile.job_id == job_id,
                                             ImportFile.state == ImportFileState.STORED.value)
                    .values(state=ImportFileState.RECEIVED.value, original_file_id=None))

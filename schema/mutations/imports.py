@@ -9,7 +9,8 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from resolvers.actor import Actor
-from resolvers.ids import parse_typed_id
+from resolvers.errors import Invalid
+from resolvers.ids import format_id, parse_id, parse_typed_id
 from resolvers.imports.requests import (
     DuplicatePolicy,
     FileDeclaration,
@@ -44,7 +45,10 @@ class ImportFileInput:
 
 @strawberry.input
 class CreateImportInput:
-    dataset: strawberry.ID
+    dataset: strawberry.ID | None = strawberry.field(
+        default=None, description="Where the images go (give a dataset or a screen).")
+    screen: strawberry.ID | None = strawberry.field(
+        default=None, description="For high-content screening files: where their plates go.")
     files: list[ImportFileInput]
     duplicates: DuplicateChoice | None = strawberry.field(
         default=None, description="Default: the server's duplicate_policy setting.")
@@ -81,10 +85,16 @@ class ImportMutations:
         async def run() -> Any:
             policy = DuplicatePolicy(input.duplicates.value if input.duplicates
                                       else ctx.settings.duplicate_policy)
+            if (input.dataset is None) == (input.screen is None):
+                raise Invalid("give either a dataset or a screen to import into", "dataset")
+            if input.dataset is not None:
+                target = format_id(*parse_id(input.dataset, "dataset", ("Dataset",)))
+            else:
+                target = format_id(*parse_id(str(input.screen), "screen", ("Screen",)))
             files = [FileDeclaration(f.path, int(f.size), f.sha256) for f in input.files]
             limits = ImportLimits(ctx.settings.max_import_files, ctx.settings.max_upload_bytes)
             result = await perform(info, lambda job: CreateImportPayload(job=job),
-                                   create_import, input.dataset, files, policy, limits)
+                                   create_import, target, files, policy, limits)
             if isinstance(result, CreateImportPayload) and ctx.jobs is not None \
                     and result.job.state == JobState.QUEUED.value:
                 ctx.jobs.enqueue(result.job.id, "import")

@@ -95,9 +95,9 @@ class Importer:
 
     def declare(self, who: Member, files: list[tuple[str, bytes]], *,
                 declare_sha: bool = False, duplicates: str | None = None,
-                dataset: str | None = None) -> dict[str, Any]:
+                dataset: str | None = None, screen: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "dataset": dataset or gid(who.dataset),
+            **({"screen": screen} if screen else {"dataset": dataset or gid(who.dataset)}),
             "files": [{"path": name, "size": len(body),
                        **({"sha256": sha256(body)} if declare_sha else {})}
                       for name, body in files]}

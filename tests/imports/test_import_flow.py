@@ -11,6 +11,7 @@ import tifffile
 from PIL import Image as PILImage
 
 from tests.imports.conftest import Importer, Member, sha256, write_tiff
+from tests.world import World, gid
 
 
 def test_a_multichannel_tiff_becomes_an_image_with_pixels_stats_and_thumbnail(
@@ -180,3 +181,52 @@ def test_a_multi_file_ome_tiff_missing_a_companion_fails_naming_it(
     job = importer.run(alice, [(paths[0].name, paths[0].read_bytes())])
     assert job["status"] == "FAILED" and "c1.ome.tif" in job["error"], job
     assert importer.repository_files() == []
+
+
+SCREEN_QUERY = """query($id: ID!) { node(id: $id) { ... on Screen { plates { name rows columns
+  wells { row column samples { positionX image { name datasets { id } } } } } } } }"""
+
+
+def test_a_screening_file_imported_into_a_screen_gives_a_plate_of_wells(
+        importer: Importer, alice: Member, world: World, tmp_path: Path) -> None:
+    from store.models import Screen
+    from tests.engine.plates import write_plate
+
+    screen = world.add(Screen, alice.user, alice.group, name="compound screen")
+    write_plate(tmp_path / "plate.ome.tif", rows=2, columns=2, fields=2)
+    body = (tmp_path / "plate.ome.tif").read_bytes()
+    created = importer.api.data(
+        """mutation($input: CreateImportInput!) { createImport(input: $input) {
+           ... on CreateImportPayload { job { id files { uploadPath } } } } }""",
+        alice.token, input={"screen": gid(screen),
+                            "files": [{"path": "plate.ome.tif", "size": len(body)}]})
+    job_id = created["createImport"]["job"]["id"]
+    importer.upload(alice, created["createImport"]["job"]["files"][0]["uploadPath"], body)
+    job = importer.job(alice, job_id)
+    assert job["status"] == "DONE", job
+    assert len(job["images"]) == 8
+    (plate,) = importer.api.data(SCREEN_QUERY, alice.token, id=gid(screen))["node"]["plates"]
+    assert (plate["name"], plate["rows"], plate["columns"]) == ("Assay plate 1", 2, 2)
+    assert [(w["row"], w["column"]) for w in plate["wells"]] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    samples = plate["wells"][3]["samples"]
+    assert [s["positionX"] for s in samples] == [0.0, 100.0]
+    assert all(s["image"]["datasets"] == [] for s in samples)  # plate images are in no dataset
+
+
+def test_files_without_plates_cannot_go_into_a_screen(
+        importer: Importer, alice: Member, world: World, tmp_path: Path) -> None:
+    from store.models import Screen
+
+    screen = world.add(Screen, alice.user, alice.group, name="s")
+    write_tiff(tmp_path / "a.tif", (8, 8))
+    job = importer.run(alice, [("a.tif", (tmp_path / "a.tif").read_bytes())],
+                       screen=gid(screen))
+    assert job["status"] == "FAILED" and "no plate" in job["error"], job
+    both = importer.api.data(
+        """mutation($input: CreateImportInput!) { createImport(input: $input) {
+           ... on Error { code field } } }""", alice.token,
+        input={"dataset": gid(alice.dataset), "screen": gid(screen),
+               "files": [{"path": "a.tif", "size": 1}]})
+    assert both["createImport"] == {"code": "INVALID", "field": "dataset"}
+    wrong_kind = importer.declare(alice, [("a.tif", b"x")], dataset=gid(screen))
+    assert (wrong_kind["code"], wrong_kind["field"]) == ("INVALID", "dataset")
