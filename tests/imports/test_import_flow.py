@@ -230,3 +230,21 @@ def test_files_without_plates_cannot_go_into_a_screen(
     assert both["createImport"] == {"code": "INVALID", "field": "dataset"}
     wrong_kind = importer.declare(alice, [("a.tif", b"x")], dataset=gid(screen))
     assert (wrong_kind["code"], wrong_kind["field"]) == ("INVALID", "dataset")
+
+
+def test_hostile_upload_headers_get_clear_refusals(importer: Importer, alice: Member) -> None:
+    created = importer.declare(alice, [("f.tif", b"x" * 100)])
+    slot = created["job"]["files"][0]["uploadPath"]
+    for offset in ("-5", "abc", "9" * 40, "1e3", " 0"):
+        response = importer.client.put(slot, content=b"x",
+                                       headers={**alice.headers, "Upload-Offset": offset})
+        assert response.status_code == 409, (offset, response.text)
+        assert response.json()["errors"][0]["extensions"]["code"] == "OFFSET_MISMATCH"
+    declared_too_big = importer.client.put(
+        slot, content=b"x" * 101, headers=alice.headers)
+    assert declared_too_big.status_code == 413
+    for path in ("/uploads/0/0", "/uploads/99999999/0", "/uploads/1/-1", "/uploads/x/0"):
+        assert importer.client.put(path, content=b"x", headers=alice.headers
+                                   ).status_code == 404, path
+    head = importer.client.head(slot, headers=alice.headers)
+    assert head.headers["upload-offset"] == "0"  # nothing of the refused bodies was kept
