@@ -248,3 +248,20 @@ def test_hostile_upload_headers_get_clear_refusals(importer: Importer, alice: Me
                                    ).status_code == 404, path
     head = importer.client.head(slot, headers=alice.headers)
     assert head.headers["upload-offset"] == "0"  # nothing of the refused bodies was kept
+
+
+def test_a_signed_url_stops_working_when_its_user_loses_access(
+        importer: Importer, alice: Member, bob: Member, tmp_path: Path) -> None:
+    from sqlalchemy import delete
+
+    from store.models import GroupMembership
+
+    write_tiff(tmp_path / "x.tif", (16, 16))
+    job = importer.run(alice, [("x.tif", (tmp_path / "x.tif").read_bytes())])
+    seen_by_bob = importer.job(bob, job["id"])  # bob's view of the job, with bob's URLs
+    url = seen_by_bob["files"][0]["originalFile"]["downloadUrl"]
+    assert importer.client.get(url).status_code == 200
+    importer.db.execute(delete(GroupMembership).where(GroupMembership.experimenter_id
+                                                      == bob.user.id))
+    importer.db.commit()
+    assert importer.client.get(url).status_code == 404
