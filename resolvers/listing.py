@@ -7,9 +7,9 @@ import binascii
 import datetime as dt
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -18,8 +18,13 @@ from resolvers.actor import Actor
 from resolvers.errors import Invalid
 from resolvers.filters import ListFilter, apply_filter
 from resolvers.ids import MAX_ID
+from resolvers.loaders import snapshot_columns, snapshots
 from resolvers.permissions import read_filter
 from resolvers.validate import db_safe
+from store.models import OWNED_MODELS
+
+# Models whose pages are RowSnapshots (the GraphQL types of these take them from the loaders).
+_SNAPSHOT_MODELS = frozenset(OWNED_MODELS.values())
 
 
 class SortField(enum.StrEnum):
@@ -45,6 +50,50 @@ class Page:
     cursors: Sequence[str]
     has_next_page: bool
     has_previous_page: bool
+
+
+class LazyCursors(Sequence[str]):
+    """The cursors of a page of read-only rows, each encoded when first read.
+
+    A page of nodes without edges or page info needs none of them.
+    """
+
+    def __init__(self, rows: Sequence[Any], sort_attr: str) -> None:
+        self._rows = rows
+        self._sort_attr = sort_attr
+        self._encoded: list[str] | None = None
+
+    def _all(self) -> list[str]:
+        if self._encoded is None:
+            attr = self._sort_attr
+            self._encoded = [encode_cursor(getattr(row, attr), row.id) for row in self._rows]
+        return self._encoded
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice) or self._encoded is not None:
+            return self._all()[index]
+        row = self._rows[index]
+        return encode_cursor(getattr(row, self._sort_attr), row.id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 def page_size(request: PageRequest, default: int, maximum: int) -> int:
@@ -121,13 +170,23 @@ def list_page(db: Session, model: Any, actor: Actor, spec: ListFilter, request: 
         (column.asc(), model.id.asc()) if forward else (column.desc(), model.id.desc()))
     if request.sort is SortField.ID:
         ordering = ordering[1:]
-    rows = list(db.scalars(query.order_by(*ordering).limit(size + 1)))
+    query = query.order_by(*ordering).limit(size + 1)
+    if model in _SNAPSHOT_MODELS:
+        # Read-only snapshots, as the loaders return for these models: no identity map, no
+        # instance state, and the rows processed as Core tuples.
+        rows = snapshots(db, model, query.with_only_columns(*snapshot_columns(model)))
+    else:
+        rows = list(db.scalars(query))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
     sort_attr = column.key
-    cursors = [encode_cursor(getattr(row, sort_attr), row.id) for row in rows]
+    cursors: Sequence[str]
+    if model in _SNAPSHOT_MODELS:
+        cursors = LazyCursors(rows, sort_attr)  # snapshots: their values cannot change
+    else:
+        cursors = [encode_cursor(getattr(row, sort_attr), row.id) for row in rows]
     return Page(
         rows=rows, cursors=cursors,
         has_next_page=more if not backwards else request.before is not None,

@@ -119,29 +119,47 @@ def ready(pending: Awaitable[Any]) -> Any:
 async def prefetch(info: Info, rows: Iterable[Any], selections: Sequence[Selection]) -> None:
     """Run the loaded fields that ``selections`` ask of ``rows``, then of their results, ...
 
-    One round per level of the query: every loader queues the keys of the whole level, the
-    loaders' batches run, and the next level starts from their results. Errors are left in the
-    loaders' futures, for the fields themselves to report exactly as without prefetching.
+    One round per level of the query: the resolvers of the whole level run with the request's
+    loaders collecting, so their loads only queue keys; the queued batches then run in one
+    database call that sets the loaders' futures (no batch task, no callback per key), and the
+    next level starts from their results. Errors are left in the loaders' futures, for the
+    fields themselves to report exactly as without prefetching.
     """
     level: list[tuple[Iterable[Any], Sequence[Selection]]] = [(rows, selections)]
+    loaders = None
     while level:
-        pending: list[asyncio.Future[Any]] = []
-        below: list[tuple[list[Any], list[Selection]]] = []
+        work: list[tuple[Callable[..., Any], list[Any], list[Selection]]] = []
         for parents, wanted in level:
             for cls, group in _by_type(parents).items():
                 fields = _loaded_fields(cls, info)
+                if not fields:
+                    continue
                 for name, subselections in _selected_fields(cls, wanted).items():
                     resolver = fields.get(name)
-                    if resolver is None:
-                        continue
-                    try:
-                        results = [resolver(row, root=row, info=info) for row in group]
-                    except Exception:  # noqa: BLE001, S112  (raised again where GraphQL resolves it)
-                        continue
-                    pending.extend(r for r in results
-                                   if isinstance(r, asyncio.Future) and not r.done())
-                    if subselections:
-                        below.append((results, subselections))
+                    if resolver is not None:
+                        work.append((resolver, group, subselections))
+        if not work:
+            return
+        if loaders is None:
+            try:
+                loaders = info.context.loaders
+            except Exception:  # noqa: BLE001  (the fields raise it again, where GraphQL reports it)
+                return
+        below: list[tuple[list[Any], list[Selection]]] = []
+        produced: list[list[Any]] = []
+        with loaders.collecting() as queued:
+            for resolver, group, subselections in work:
+                try:
+                    results = [resolver(row, root=row, info=info) for row in group]
+                except Exception:  # noqa: BLE001, S112  (raised again where GraphQL resolves it)
+                    continue
+                produced.append(results)
+                if subselections:
+                    below.append((results, subselections))
+        await loaders.run_queued(queued)
+        # Keys another coroutine was loading already: wait for them too.
+        pending = [r for results in produced for r in results
+                   if isinstance(r, asyncio.Future) and not r.done()]
         if pending:
             await asyncio.wait(pending)
         level = [(_values(results), subselections) for results, subselections in below]
@@ -149,17 +167,33 @@ async def prefetch(info: Info, rows: Iterable[Any], selections: Sequence[Selecti
 
 def _by_type(rows: Iterable[Any]) -> dict[type, list[Any]]:
     """Rows grouped by their GraphQL type; rows of no OME type are left out."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    classes = set(map(type, rows))
+    by_class: dict[type, list[Any]] = {}
+    if len(classes) == 1:
+        by_class[classes.pop()] = rows  # a page, or the results of one loader: the usual case
+    else:
+        for row in rows:
+            row_class = type(row)
+            same = by_class.get(row_class)
+            if same is None:
+                same = by_class[row_class] = []
+            same.append(row)
     groups: dict[type, list[Any]] = {}
-    for row in rows:
-        row_class = type(row)
+    for row_class, same in by_class.items():
         types = _TYPES_OF_MODEL.get(getattr(row_class, "snapshot_of", row_class), ())
-        for where, cls in types:
-            if where is None or where(row):
-                group = groups.get(cls)
-                if group is None:
-                    group = groups[cls] = []
-                group.append(row)
-                break
+        if len(types) == 1 and types[0][0] is None:
+            # One GraphQL type for every row of the model: no per-row test.
+            groups.setdefault(types[0][1], []).extend(same)
+            continue
+        for row in same:
+            for where, cls in types:
+                if where is None or where(row):
+                    group = groups.get(cls)
+                    if group is None:
+                        group = groups[cls] = []
+                    group.append(row)
+                    break
     return groups
 
 

@@ -38,7 +38,9 @@ def test_graphql_tour_runs_without_errors(api: GraphQLClient, world: World) -> N
     # Ids in the README are those of a fresh demo database; sequences here may be further on.
     blocks = [block.replace("Project:1", f"Project:{project.id}")
               .replace("Dataset:1", f"Dataset:{dataset.id}") for block in _graphql_blocks()]
-    assert len(blocks) == 3
+    assert len(blocks) == 4
+    imports = [block for block in blocks if "createImport" in block]
+    blocks = [block for block in blocks if "createImport" not in block]
 
     login = api.data(blocks[0].replace("…", "demo password"))["login"]
     assert login["__typename"] == "LoginPayload"
@@ -49,3 +51,6 @@ def test_graphql_tour_runs_without_errors(api: GraphQLClient, world: World) -> N
     mutated = api.data(blocks[2], token)
     assert "dataset" in mutated["createDataset"]
     assert "annotation" in mutated["annotate"], mutated
+    started = api.data(imports[0], token)["createImport"]
+    assert started["job"]["status"] == "UPLOADING", started
+    assert started["job"]["files"][0]["uploadPath"].startswith("/uploads/")

@@ -10,13 +10,28 @@ the session's savepoint and its rollback: 16, the same for 10 images as for 100.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+import strawberry.dataloader
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from strawberry.dataloader import WrongNumberOfResultsReturned
 
+from resolvers.filters import ListFilter
+from resolvers.listing import PageRequest, SortField, encode_cursor, list_page
+from resolvers.loaders import (
+    Loaders,
+    children_by_fk,
+    select_snapshots,
+    snapshot_class,
+    snapshots,
+)
+from resolvers.sessions import load_actor
+from resolvers.unit import RequestDb
 from store.models import (
     ANNOTATION_LINKS,
     Annotation,
@@ -209,3 +224,163 @@ def test_prefetching_follows_aliases_fragments_and_directives(
     assert counts[5, True] == counts[20, True], counts
     # A field left out by @include costs no query.
     assert counts[20, False] == counts[20, True] - 1, counts
+
+
+# --------------------------------------------------------------------------- prefetch's batches
+
+
+def test_a_prefetched_page_dispatches_no_dataloader_batch(
+        api: GraphQLClient, world: World, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every level below the page is loaded by prefetch's own batches, in one database call
+    per level; no DataLoader batch (a task and a callback per key) is left to dispatch."""
+    lab = world.group("lab", "rwra--")
+    alice = world.user("alice", lab)
+    token = world.token(alice)
+    _arrange(db, alice, lab, 30)
+    dispatched: list[int] = []
+    original = strawberry.dataloader.dispatch
+
+    def counting(loader: Any, batch: Any) -> None:
+        dispatched.append(1)
+        original(loader, batch)
+
+    monkeypatch.setattr(strawberry.dataloader, "dispatch", counting)
+    runs: list[str] = []
+    run = RequestDb.run
+
+    async def counting_run(self: RequestDb, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        runs.append(getattr(fn, "__name__", repr(fn)))
+        return await run(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(RequestDb, "run", counting_run)
+    for shape in sorted(QUERIES):
+        dispatched.clear()
+        runs.clear()
+        data = api.data(QUERIES[shape], token, n=30)["images"]
+        nodes = data["nodes"] if shape == "nodes" else [e["node"] for e in data["edges"]]
+        _check_page(nodes, 30)
+        assert dispatched == [], shape
+        # Levels: image -> pixels, owner, group, datasets, annotations; pixels -> channels,
+        # datasets -> projects, annotations -> owners, pairs.
+        assert runs.count("_run_fetches") == 2, runs
+
+
+def test_run_queued_settles_futures_as_a_dataloader_would(
+        world: World, db: Session, factory: sessionmaker[Session]) -> None:
+    """A failing batch fails its own keys only (and is rolled back); a batch of the wrong
+    length fails as a DataLoader's would; exceptions returned as values fail their key."""
+    lab = world.group("lab")
+    alice = world.user("alice", lab)
+    actor = load_actor(db, alice)
+    image = world.add(Image, alice, lab, name="one", series=0)
+    request_db = RequestDb(factory)
+    loaders = Loaders(request_db, actor)
+    fetched: list[list[int]] = []
+
+    def broken(session: Session, keys: list[int]) -> list[Any]:
+        fetched.append(keys)
+        session.execute(text("SELECT no_such_column FROM image"))
+        raise AssertionError("unreachable")
+
+    def short(_session: Session, keys: list[int]) -> list[Any]:
+        return keys[1:]
+
+    def mixed(_session: Session, keys: list[int]) -> list[Any]:
+        return [ValueError(f"bad {key}") if key % 2 else key for key in keys]
+
+    failing = loaders._loader(broken)
+    wrong = loaders._loader(short)
+    some = loaders._loader(mixed)
+    images = loaders.object_by_id["Image"]
+
+    async def scenario() -> None:
+        cached = images.load(image.id)
+        await cached
+        with loaders.collecting() as queued:
+            futures = {
+                "failing": [failing.load(1), failing.load(2), failing.load(1)],
+                "images": [images.load(image.id), images.load(image.id + 1000)],
+                "wrong": [wrong.load(1), wrong.load(2)],
+                "mixed": [some.load(1), some.load(2)],
+            }
+            assert futures["images"][0] is cached  # already loaded: not queued again
+            assert futures["failing"][0] is futures["failing"][2]
+        assert {loader: [key for key, _ in items] for loader, items in queued.items()} == {
+            failing: [1, 2], images: [image.id + 1000], wrong: [1, 2], some: [1, 2]}
+        await loaders.run_queued(queued)
+        assert all(f.done() for fs in futures.values() for f in fs)  # type: ignore[attr-defined]
+        assert fetched == [[1, 2]]
+        for future in futures["failing"]:
+            with pytest.raises(DBAPIError):
+                await future
+        # The failed batch was rolled back; the ones after it still ran.
+        assert await futures["images"][1] is None
+        for future in futures["wrong"]:
+            with pytest.raises(WrongNumberOfResultsReturned):
+                await future
+        with pytest.raises(ValueError, match="bad 1"):
+            await futures["mixed"][0]
+        assert await futures["mixed"][1] == 2
+        # Outside of collecting, loaders are DataLoaders again.
+        assert (await images.load(image.id)).name == "one"
+        assert await some.load(4) == 4
+        await request_db.close()
+
+    asyncio.run(scenario())
+
+
+def test_loaders_and_pages_see_the_sessions_pending_changes(world: World, db: Session) -> None:
+    """Snapshot queries are Core statements, which a session does not autoflush by itself."""
+    lab = world.group("lab")
+    alice = world.user("alice", lab)
+    actor = load_actor(db, alice)
+    image = world.add(Image, alice, lab, name="before", series=0)
+    image.name = "after"
+    db.add(Pixels(image_id=image.id, size_x=1, size_y=1, size_z=1, size_c=1, size_t=1,
+                  pixel_type="uint8", owner_id=alice.id, group_id=lab.id))
+    (pixels,) = children_by_fk(actor, Pixels, "image_id", Pixels.id)(db, [image.id])
+    assert [p.image_id for p in pixels] == [image.id]
+    page = list_page(db, Image, actor, ListFilter(), PageRequest(first=10), 10)
+    assert [row.name for row in page.rows] == ["after"]
+    assert isinstance(page.rows[0], snapshot_class(Image))
+    db.rollback()
+
+
+def test_a_pages_cursors_are_encoded_only_when_read(world: World, db: Session) -> None:
+    lab = world.group("lab")
+    alice = world.user("alice", lab)
+    actor = load_actor(db, alice)
+    for name in ("c", "a", "b"):
+        world.add(Image, alice, lab, name=name, series=0)
+    for request in (PageRequest(first=2, sort=SortField.NAME),
+                    PageRequest(last=2, sort=SortField.NAME, descending=True)):
+        page = list_page(db, Image, actor, ListFilter(), request, 2)
+        expected = [encode_cursor(row.name, row.id) for row in page.rows]
+        assert len(page.cursors) == 2
+        assert (page.cursors[0], page.cursors[-1]) == (expected[0], expected[-1])
+        assert list(page.cursors) == expected
+        assert page.cursors == expected
+        assert page.cursors[:1] == expected[:1]
+
+
+def test_snapshots_are_read_only_rows_compared_by_identity(world: World, db: Session) -> None:
+    lab = world.group("lab")
+    alice = world.user("alice", lab)
+    actor = load_actor(db, alice)
+    image = world.add(Image, alice, lab, name="one", series=0, description="d")
+    (row,) = snapshots(db, Image, select_snapshots(Image).where(Image.id == image.id))
+    (again,) = snapshots(db, Image, select_snapshots(Image).where(Image.id == image.id))
+    assert isinstance(row, snapshot_class(Image)) and row.kind == "Image"
+    assert {name: getattr(row, name) for name in snapshot_class(Image)._fields} == {
+        name: getattr(image, name) for name in snapshot_class(Image)._fields}
+    assert row != again and row == row and len({row, again}) == 2
+    with pytest.raises(AttributeError):
+        row.name = "two"  # type: ignore[misc]
+    assert getattr(row, "no_such_column", None) is None
+    # Columns in another order (or extra ones) still land on the right attributes.
+    table = Image.__table__
+    (reordered,) = snapshots(db, Image, select(table.c.name, table.c.id, *table.c)
+                             .where(table.c.id == image.id))
+    assert (reordered.id, reordered.name, reordered.description) == (image.id, "one", "d")
+    page = list_page(db, Image, actor, ListFilter(), PageRequest(), 10)
+    assert [(type(row), row.id) for row in page.rows] == [(snapshot_class(Image), image.id)]
