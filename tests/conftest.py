@@ -78,8 +78,10 @@ def db(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    # Jobs run inline in tests that share one connection (see ``client``), never in threads.
-    return load_settings({}, data_dir=tmp_path / "data", run_jobs_in_server=False)
+    # Jobs run inline in tests that share one connection (see ``client``), never in threads,
+    # and each job on one thread: a connection is not shared between threads.
+    return load_settings({}, data_dir=tmp_path / "data", run_jobs_in_server=False,
+                         job_threads=1)
 
 
 @pytest.fixture

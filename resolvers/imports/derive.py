@@ -10,7 +10,6 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from engine.readers import ImageSource, Limits
 from engine.scan import scan_channel
 from engine.thumbnail import encode_png, overview_side, render_thumbnail
 from omegraph.settings import Settings
-from resolvers.imports.source import open_image
+from resolvers.imports.parallel import in_parallel
+from resolvers.imports.source import SourceCache, open_image
 from resolvers.jobs.runner import JobFailed, JobRun
 from store.base import utcnow
 from store.containers import Image
@@ -52,22 +52,33 @@ def thumbnail_name(size: int) -> str:
 def derive_images(run: JobRun, image_ids: list[int]) -> None:
     """Statistics and thumbnail of each image, reporting progress from 0.5 to 1."""
     count = len(image_ids) or 1
-    for number, image_id in enumerate(image_ids):
-        run.progress("pixels", 0.5 + 0.5 * number / count)
-        halfway = 0.5 + 0.5 * (number + 0.5) / count
+    sources = SourceCache(run.env.repository, reader_limits(run.env.settings))
+
+    def derive(image_id: int) -> None:
         with run.env.factory() as db:
             derive_image(db, run.env.repository, run.env.settings, image_id, stats=True,
-                         on_stats=partial(run.progress, "thumbnails", halfway))
+                         sources=sources)
+
+    try:
+        run.progress("pixels", 0.5)
+        for number, _ in enumerate(in_parallel(derive, image_ids,
+                                               run.env.settings.job_threads)):
+            run.progress("thumbnails", 0.5 + 0.5 * (number + 1) / count)
+    finally:
+        sources.close()
 
 
 def derive_image(db: Session, repository: Repository, settings: Settings, image_id: int, *,
-                 stats: bool, on_stats: Callable[[], object] | None = None) -> None:
-    """(Re)compute an image's channel statistics (if ``stats``) and its thumbnail; committed."""
+                 stats: bool, on_stats: Callable[[], object] | None = None,
+                 sources: SourceCache | None = None) -> None:
+    """(Re)compute an image's channel statistics (if ``stats``) and its thumbnail; committed.
+    ``sources`` shares opened files between the images of one job."""
     image = db.get(Image, image_id)
     pixels = db.scalar(select(Pixels).where(Pixels.image_id == image_id))
     if image is None or pixels is None:
         raise JobFailed(f"image {image_id} is gone")
-    source, series = open_image(db, repository, image, reader_limits(settings))
+    cache = sources or SourceCache(repository, reader_limits(settings))
+    source, series = cache.get(db, image)
     try:
         channels = list(db.scalars(select(Channel).where(Channel.pixels_id == pixels.id)
                                    .order_by(Channel.index)))
@@ -93,7 +104,8 @@ def derive_image(db: Session, repository: Repository, settings: Settings, image_
         rgb = render_thumbnail(source, series, size=size, windows=windows,
                                overviews=overviews)
     finally:
-        source.close()
+        if sources is None:
+            cache.close()
     directory = repository.derived_dir(image_id, create=True)
     name = thumbnail_name(settings.thumbnail_size)
     write_atomic(directory / name, encode_png(rgb))

@@ -24,6 +24,7 @@ from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
 from engine.metadata import ImageMetadata, PlateInfo
 from resolvers.actor import Actor
 from resolvers.imports import derive, undo
+from resolvers.imports.parallel import in_parallel
 from resolvers.imports.plates import add_plates, plate_series
 from resolvers.imports.requests import DuplicatePolicy
 from resolvers.imports.rows import Owner, add_image, image_name
@@ -148,21 +149,26 @@ def _prepare(run: JobRun) -> Prepared:
 
 
 def _store_files(run: JobRun, prepared: Prepared) -> list[Stored]:
+    """Every file into the repository, a few at a time (copying waits on the disk while
+    hashing keeps a core busy); duplicates dropped by the policy."""
     staging = Staging(run.env.repository.root)
     policy = DuplicatePolicy(str(run.params.get("duplicates", "skip")))
-    total = sum(slot.size for slot in prepared.slots) or 1
-    done = 0
-    stored = []
-    for slot in prepared.slots:
-        if slot.state == ImportFileState.DUPLICATE.value:
-            continue
+    todo = [slot for slot in prepared.slots if slot.state != ImportFileState.DUPLICATE.value]
+    total = sum(slot.size for slot in todo) or 1
+
+    def store(slot: ImportFile) -> Stored | None:
         client = PurePosixPath(slot.path)
         rel_dir = prepared.fileset_dir.joinpath(*client.parts[:-1])
         file = _store_one(run, staging, slot, rel_dir, client.name)
         if policy is DuplicatePolicy.SKIP and _mark_if_duplicate(run, slot, file, prepared):
             (run.env.repository.root / file.path).unlink()
-        else:
-            stored.append(Stored(slot, client.name, file))
+            return None
+        return Stored(slot, client.name, file)
+
+    stored, done = [], 0
+    for slot, item in in_parallel(store, todo, run.env.settings.job_threads):
+        if item is not None:
+            stored.append(item)
         done += slot.size
         run.progress("uploading", 0.02 + 0.28 * done / total)
     return stored

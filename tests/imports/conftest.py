@@ -50,7 +50,7 @@ class Member:
 def settings(tmp_path: Path) -> Settings:
     # A low pyramid threshold so that small test images get pyramids too.
     return load_settings({}, data_dir=tmp_path / "data", run_jobs_in_server=False,
-                         pyramid_threshold=200)
+                         pyramid_threshold=200, job_threads=1)
 
 
 @pytest.fixture

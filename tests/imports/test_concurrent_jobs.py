@@ -53,6 +53,16 @@ def test_parallel_imports_and_api_writes_on_sqlite_never_hit_a_locked_database(
                 source=tmp_path / f"f{n}.tif")], DuplicatePolicy.IMPORT, ImportLimits())
             ids.append(job.id)
         service.enqueue(job.id, "import")
+    # And one import of several files, whose files and images are done on two threads.
+    for n in range(12, 17):
+        write_tiff(tmp_path / f"f{n}.tif", (48, 40), seed=n)
+    with writers() as db:
+        job = create_import(db, actor, target, [FileDeclaration(
+            f"many/f{n}.tif", (tmp_path / f"f{n}.tif").stat().st_size,
+            source=tmp_path / f"f{n}.tif") for n in range(12, 17)],
+            DuplicatePolicy.IMPORT, ImportLimits())
+        ids.append(job.id)
+    service.enqueue(job.id, "import")
 
     # Meanwhile an API request reads, then writes: the pattern SQLite refuses outright when
     # a job commits in between; RequestDb runs it again.
@@ -78,7 +88,9 @@ def test_parallel_imports_and_api_writes_on_sqlite_never_hit_a_locked_database(
     queue.stop()
     with readers() as db:
         states = db.scalars(select(Job.state).where(Job.id.in_(ids))).all()
-        assert sorted(states) == ["done"] * 12, [j.error for j in db.scalars(select(Job))]
+        assert sorted(states) == ["done"] * 13, [j.error for j in db.scalars(select(Job))]
+        many = db.get(Job, ids[-1])
+        assert many is not None and len(many.result["image_ids"]) == 5
         assert len(db.scalars(select(Project)).all()) == 30
     engine.dispose()
 
