@@ -16,8 +16,9 @@ from resolvers.sessions import load_actor
 from resolvers.unit import RequestDb
 from store.db import create_db_engine, is_lock_conflict, session_factory, writer_factory
 from store.migrate import upgrade
-from store.models import Dataset, Experimenter, ExperimenterGroup, GroupMembership, Job, Project
+from store.models import Dataset, Job, Project
 from tests.imports.conftest import write_tiff
+from tests.world import World, gid
 
 
 def test_parallel_imports_and_api_writes_on_sqlite_never_hit_a_locked_database(
@@ -28,18 +29,11 @@ def test_parallel_imports_and_api_writes_on_sqlite_never_hit_a_locked_database(
     upgrade(engine)
     readers, writers = session_factory(engine), writer_factory(engine)
     with readers() as db:
-        group = ExperimenterGroup(name="lab", permissions="rw----")
-        db.add(group)
-        db.flush()
-        user = Experimenter(username="ann", default_group_id=group.id)
-        db.add(user)
-        db.flush()
-        db.add(GroupMembership(experimenter_id=user.id, group_id=group.id))
-        dataset = Dataset(name="d", owner_id=user.id, group_id=group.id)
-        db.add(dataset)
-        db.commit()
+        world = World(db)
+        group = world.group("lab", "rw----")
+        user = world.user("ann", group)
+        target = gid(world.add(Dataset, user, group, name="d"))
         actor = load_actor(db, user)
-        target = f"Dataset:{dataset.id}"
     service = JobService(settings, writers, "threads")
     queue = service.queue
     assert isinstance(queue, InProcessQueue)
