@@ -128,9 +128,16 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def enqueue_pyramid(run: JobRun, image_id: int) -> int:
+def enqueue_pyramid(run: JobRun, image_id: int) -> int | None:
     """Queue a pyramid build for ``image_id`` as its own job (the image is usable before)."""
     with run.env.factory() as db:
+        pending = db.scalar(select(Job.id).where(
+            Job.job_kind == "pyramid", Job.state.in_(("queued", "running")),
+            Job.params["image_id"].as_integer() == image_id))
+        built = db.scalar(select(Pixels.pyramid_state).where(Pixels.image_id == image_id))
+        if pending is not None or built == PyramidState.READY.value:
+            return pending  # a retried import asked already, or it is built
+
         job = Job(job_kind="pyramid", owner_id=run.owner_id, group_id=run.group_id,
                   state=JobState.QUEUED.value, progress=0.0, params={"image_id": image_id})
         db.add(job)

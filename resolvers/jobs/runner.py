@@ -132,7 +132,9 @@ def run_job(env: JobEnv, job_id: int) -> str | None:
     finally:
         stop.set()
         beat.join()
-    return _finish(env, run, JobState.DONE, result=result)
+    message = result.get("message") if result else None
+    return _finish(env, run, JobState.DONE, result=result,
+                   message=message if isinstance(message, str) else None)
 
 
 def _heartbeat(run: JobRun, stop: threading.Event) -> None:

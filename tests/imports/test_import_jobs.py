@@ -76,7 +76,8 @@ def test_a_cancelled_import_takes_no_more_bytes_and_keeps_nothing(
 
 
 def test_a_large_image_gets_a_pyramid_job_and_is_read_from_the_pyramid_after(
-        importer: Importer, alice: Member, db: Session, tmp_path: Path) -> None:
+        importer: Importer, alice: Member, db: Session, tmp_path: Path,
+        factory: sessionmaker[Session]) -> None:
     data = write_tiff(tmp_path / "big.tif", (2, 700, 520))
     job = importer.run(alice, [("big.tif", (tmp_path / "big.tif").read_bytes())])
     assert job["status"] == "DONE", job
@@ -86,6 +87,12 @@ def test_a_large_image_gets_a_pyramid_job_and_is_read_from_the_pyramid_after(
     assert image["pixels"]["levels"] == [[520, 700], [260, 350], [130, 175]]
     pyramid_job = db.scalars(select(Job).where(Job.job_kind == "pyramid")).one()
     assert pyramid_job.state == "done" and pyramid_job.owner_id == alice.user.id
+    # The import interrupted at its very end and run again asks for no second pyramid.
+    _die(db, int(job["id"].split(":")[1]))
+    JobService(importer.settings, factory, "inline").recover()
+    db.expire_all()
+    assert db.get(Job, int(job["id"].split(":")[1])).state == "done"  # type: ignore[union-attr]
+    assert len(db.scalars(select(Job).where(Job.job_kind == "pyramid")).all()) == 1
     pixels = db.scalars(select(Pixels)).one()
     db.refresh(pixels)
     source = open_image_file(importer.settings.repository_dir / str(pixels.pyramid_path))
