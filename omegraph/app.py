@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from omegraph.settings import Settings, SettingsError, load_settings
+from omegraph.watch import start_watcher
 from resolvers.authn import Authenticator, LocalPasswords, PasswordProvider
 from resolvers.jobs.service import JobService
 from resolvers.sessions import SessionPolicy
@@ -82,6 +83,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
     """Build the app. Tests pass their engine, a session factory bound to one connection and
     an inline job service; by default jobs run on RQ (with Redis) or in this process."""
     owns_engine = engine is None
+    # A factory given by tests is bound to one connection: no watcher thread may share it.
+    owns_sessions = factory is None
     engine = engine or create_db_engine(settings.db_url)
     job_factory = factory or writer_factory(engine)
     factory = factory or session_factory(engine)
@@ -94,11 +97,15 @@ def create_app(settings: Settings, engine: Engine | None = None,
         check_migrated(engine)  # refuse to serve an unmigrated database
         if jobs.mode != "inline" and (settings.redis_url or settings.run_jobs_in_server):
             jobs.start()
+        # The DropBox, when enabled.
+        watcher = start_watcher(settings, job_factory, jobs) if owns_sessions else None
         # Everything imported and built so far lives as long as the process: keep it out of
         # the collector's full passes, which otherwise walk it during every large response.
         gc.collect()
         gc.freeze()
         yield
+        if watcher is not None:
+            watcher.stop()
         jobs.stop()
         if owns_engine:
             engine.dispose()

@@ -101,6 +101,11 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     imp.add_argument("--user", default="root", help="import as this user (local only)")
     imp.set_defaults(run=_import)
 
+    watch = commands.add_parser("watch", help="run the DropBox watcher (imports dropped files)")
+    watch.add_argument("--poll", action="store_true",
+                       help="poll instead of inotify (network shares; also dropbox_poll)")
+    watch.set_defaults(run=_watch)
+
     worker = commands.add_parser("worker", help="run jobs from Redis (needs redis_url)")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.add_argument("--queues", default="imports,pixels", help="comma-separated")
@@ -225,6 +230,12 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from omegraph.worker import parse_queues, run_worker
 
     return run_worker(settings, parse_queues(args.queues), args.burst)
+
+
+def _watch(settings: Settings, args: argparse.Namespace) -> int:
+    from omegraph.watch import run_watch
+
+    return run_watch(settings, args.poll)
 
 
 def _rebuild_pixels(settings: Settings, args: argparse.Namespace) -> int:

@@ -52,6 +52,20 @@ def parse_names(value: object) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items if str(item).strip())
 
 
+def parse_positive_float(value: object) -> float:
+    number = float(str(value))
+    if not number > 0:
+        raise ValueError(f"expected a positive number, got {value!r}")
+    return number
+
+
+def parse_after_import(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in {"leave", "move"}:
+        raise ValueError(f"expected leave or move, got {value!r}")
+    return text
+
+
 def parse_log_level(value: object) -> str:
     level = str(value).strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -315,6 +329,32 @@ class Settings:
         None, parse_optional_str, secret=True,
         help="signs download and tile URLs; default: generated into data_dir/secret.key "
              "(set the same value on every server)")
+    # --- DropBox: <dropbox_dir>/<user>/[<group>/][[<project>/]<dataset>/]<file> is imported.
+    watch_in_server: bool = _setting(
+        True, parse_bool, help="run the DropBox watcher inside omegraph serve (with its jobs)")
+    dropbox_poll: bool = _setting(
+        False, parse_bool, help="poll the dropbox instead of inotify (NAS, SMB and NFS shares)")
+    dropbox_poll_interval: float = _setting(1.0, parse_positive_float,
+                                            help="seconds between polls of the dropbox")
+    dropbox_quiet_seconds: float = _setting(
+        3.0, parse_positive_float, help="a file is imported once unchanged this long")
+    dropbox_rescan_seconds: float = _setting(
+        300.0, parse_positive_float, help="full rescans of the dropbox, a safety net for "
+                                          "events a filesystem never reported")
+    dropbox_default_dataset: str = _setting(
+        "DropBox", str, help="dataset of files dropped directly in a user's folder")
+    dropbox_group: str | None = _setting(
+        None, parse_optional_str,
+        help="group of dropped files when the user is a member; default the user's default "
+             "group (a <group>/ folder below the user's folder overrides both)")
+    dropbox_reimport_changed: bool = _setting(
+        False, parse_bool,
+        help="import a file that changed after its import as a new image (default: report)")
+    dropbox_after_import: str = _setting(
+        "leave", parse_after_import,
+        help="leave imported files, or move them to <user>/.imported/")
+    dropbox_max_importing: int = _setting(
+        32, parse_positive_int, help="dropbox imports queued or running at once")
     log_level: str = _setting("INFO", parse_log_level)
     config_file: Path | None = _setting(None, parse_path, help="optional TOML file")
 

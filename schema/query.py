@@ -20,6 +20,7 @@ from schema.audit import audit_page
 from schema.base import Node
 from schema.connections import Connection
 from schema.context import Info
+from schema.dropbox import DropboxFile, DropboxFileFilter, list_dropbox_files
 from schema.inputs import AnnotationFilter, Sort, annotation_filter
 from schema.jobs import Job, JobFilter, list_jobs
 from schema.listing import list_field
@@ -143,6 +144,13 @@ class Query:
                       last: int | None = None, before: str | None = None,
                       sort: Sort | None = None) -> Connection[Job]:
         return await list_jobs(info, "import", filter, first, after, last, before, sort)
+
+    @strawberry.field(permission_classes=AUTH,
+                      description="DropBox files, newest first: yours (administrators: all).")
+    async def dropbox_files(self, info: Info, filter: DropboxFileFilter | None = None,
+                            first: int | None = None, after: str | None = None
+                            ) -> Connection[DropboxFile]:
+        return await list_dropbox_files(info, filter, first, after)
 
     @strawberry.field(permission_classes=AUTH, description="One job, if you can see it.")
     async def job(self, info: Info, id: strawberry.ID) -> Job | None:

@@ -30,6 +30,7 @@ from store.containers import (
     Well,
     WellSample,
 )
+from store.dropbox import DropboxFile, DropboxState
 from store.imports import ImportFile, ImportFileState
 from store.jobs import Job, JobState
 from store.pixels import Channel, OriginalFile, Pixels, PyramidState
@@ -59,6 +60,8 @@ __all__ = [
     "Channel",
     "Dataset",
     "DatasetImageLink",
+    "DropboxFile",
+    "DropboxState",
     "Experimenter",
     "ExperimenterGroup",
     "Fileset",
