@@ -107,7 +107,8 @@ def _decide(db: Session, rules: Rules, row: DropboxFile, writing: set[str]) -> i
                           "denied); trying again"
             db.commit()
             return None
-    if len(members) == 1 and _imported_before(db, rules, row):
+    if (_imported_before(db, rules, row) if len(members) == 1
+            else _fileset_moved(db, rules, members)):
         db.commit()
         return None
     return _start_import(db, rules, members)
@@ -149,16 +150,10 @@ def _imported_before(db: Session, rules: Rules, row: DropboxFile) -> bool:
         same.size, same.mtime_ns, same.current = row.size, row.mtime_ns, True
         db.delete(row)
         return True
-    for moved in db.scalars(select(DropboxFile).where(
-            DropboxFile.owner_id == row.owner_id, DropboxFile.sha256 == row.sha256,
-            DropboxFile.state == DropboxState.IMPORTED.value, DropboxFile.path != row.path,
-            DropboxFile.fileset_head.is_(None)).order_by(DropboxFile.id).limit(20)):
-        if stat_file(rules.root, moved.path) is None:
-            row.state, row.job_id, row.image_ids = moved.state, moved.job_id, moved.image_ids
-            row.imported_at, row.group_id = moved.imported_at, moved.group_id
-            row.message = f"moved from {moved.path}; not imported again"
-            moved.current = False
-            return True
+    moved = _moved_from(db, rules, row, in_fileset=False)
+    if moved is not None:
+        _take_over(row, moved)
+        return True
     if rules.settings.dropbox_reimport_changed:
         return False
     earlier = db.scalar(select(DropboxFile).where(
@@ -169,6 +164,41 @@ def _imported_before(db: Session, rules: Rules, row: DropboxFile) -> bool:
     row.state = DropboxState.CHANGED.value
     row.message = ("changed after it was imported; not imported again "
                    "(dropbox_reimport_changed imports new versions)")
+    return True
+
+
+def _moved_from(db: Session, rules: Rules, row: DropboxFile, in_fileset: bool
+                ) -> DropboxFile | None:
+    """An imported row of the same owner with the same bytes at a path that is gone now:
+    the file ``row`` is that file, moved or renamed."""
+    for earlier in db.scalars(select(DropboxFile).where(
+            DropboxFile.owner_id == row.owner_id, DropboxFile.sha256 == row.sha256,
+            DropboxFile.state == DropboxState.IMPORTED.value, DropboxFile.path != row.path,
+            DropboxFile.current.is_(True),
+            DropboxFile.fileset_head.is_not(None) if in_fileset
+            else DropboxFile.fileset_head.is_(None)).order_by(DropboxFile.id).limit(20)):
+        if stat_file(rules.root, earlier.path) is None:
+            return earlier
+    return None
+
+
+def _take_over(row: DropboxFile, earlier: DropboxFile) -> None:
+    row.state, row.job_id, row.image_ids = earlier.state, earlier.job_id, earlier.image_ids
+    row.imported_at, row.group_id = earlier.imported_at, earlier.group_id
+    row.message = f"moved from {earlier.path}; not imported again"
+    earlier.current = False
+
+
+def _fileset_moved(db: Session, rules: Rules, members: list[DropboxFile]) -> bool:
+    """A multi-file fileset whose every file is an imported file of one earlier fileset,
+    moved here (the old paths gone), is that fileset: recorded, not imported again."""
+    earlier = [_moved_from(db, rules, member, in_fileset=True) for member in members]
+    if any(e is None for e in earlier) or len({e.job_id for e in earlier if e}) != 1:
+        return False
+    for member, old in zip(members, earlier, strict=True):
+        assert old is not None
+        _take_over(member, old)
+        member.fileset_head = members[0].path
     return True
 
 

@@ -147,3 +147,18 @@ def test_an_unreadable_file_waits_until_it_can_be_read(box: Box) -> None:
     assert "permission denied" in (row.message or "")
     os.chmod(path, 0o644)
     box.wait_state("ann/locked.tif", "imported")
+
+
+def test_a_moved_multi_file_fileset_is_not_imported_again(box: Box) -> None:
+    box.user("ann", "lab")
+    box.start()
+    folder = box.root / "ann" / "multi"
+    for name, body in per_channel_fileset(box.tmp_path).items():
+        drop(folder / name, body)
+    rows = box.settled(3)
+    assert {r.state for r in rows} == {"imported"}
+    os.rename(folder, box.root / "ann" / "moved")  # the whole fileset, one rename
+    for name in ("c0.ome.tif", "c1.ome.tif", "c2.ome.tif"):
+        row = box.wait_state(f"ann/moved/{name}", "imported")
+        assert "moved from ann/multi/" in (row.message or "")
+    assert image_count(box) == 1 and job_count(box) == 1
