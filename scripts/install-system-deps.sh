@@ -14,6 +14,7 @@ PACKAGES=(
     slapd             # OpenLDAP server the LDAP login tests start on a free port (tests/ldap)
     ldap-utils        # ldapsearch/ldapmodify, for looking into that directory by hand
     openssl           # makes the throwaway CA and certificate for those tests' TLS
+    bubblewrap        # bwrap, the sandbox that runs users' scripts (sandbox/launcher.py, tests/sandbox)
 )
 
 is_installed() {
