@@ -26,8 +26,10 @@ from sandbox.runtime import (
 from tests.services import IN_CI
 
 # Small limits keep the misbehaving scripts quick; numpy needs ~512 MB of address space.
+# CPU time is generous (a loaded CI machine must not turn a memory bomb into a CPU-limit
+# kill); the endless-loop test sets its own one second.
 FAST_LIMITS = SandboxLimits(
-    cpu_seconds=1,
+    cpu_seconds=8,
     wall_seconds=10,
     memory_bytes=768 * 1024**2,
     max_processes=16,

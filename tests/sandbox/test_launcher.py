@@ -62,7 +62,7 @@ def test_an_exception_is_reported_with_its_traceback(run: Runner) -> None:
 
 
 def test_an_endless_loop_is_stopped_by_the_cpu_limit(run: Runner) -> None:
-    result = run("while True:\n    pass\n")
+    result = run("while True:\n    pass\n", limits=replace(FAST_LIMITS, cpu_seconds=1))
 
     assert result.killed_reason == "cpu_time"
     assert not result.timed_out
