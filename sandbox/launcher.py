@@ -6,7 +6,8 @@ What the script sees (everything else of the host is absent, not just unreadable
 ``/usr``               the host's, read-only (``/bin``, ``/lib``, ``/lib64`` link to it)
 ``/etc``               only ``ld.so.cache`` (and ``localtime``), read-only
 ``/opt/omegraph/N``    the site-packages of the worker's environment, read-only
-``/run/omegraph/``     ``script.py`` and ``inputs.json``, read-only copies
+``/run/omegraph/``     ``script.py`` and ``inputs.json``, read-only copies, and
+                       ``channel``, the socket to the server (with ``channel=``)
 ``/work``              the run's work directory, writable; the current directory
 ``/tmp``               a private tmpfs of ``tmp_bytes``
 ``/proc``, ``/dev``    bwrap's own: the sandbox's processes, null/zero/random/tty;
@@ -51,6 +52,7 @@ from sandbox.seccomp import build_filter
 
 SCRIPT_PATH = "/run/omegraph/script.py"
 INPUTS_PATH = "/run/omegraph/inputs.json"
+CHANNEL_PATH = "/run/omegraph/channel"
 SITE_ROOT = "/opt/omegraph"
 INNER_UID = 1000
 # Exit status the bootstrap uses when the script dies of MemoryError, so the result can
@@ -150,6 +152,7 @@ def bwrap_arguments(
     limits: SandboxLimits,
     env: Mapping[str, str],
     fds: Mapping[str, int],
+    channel: Path | None = None,
 ) -> list[str]:
     """The bwrap command line; ``fds`` holds the descriptors bwrap and the bootstrap use."""
     args = [
@@ -179,6 +182,8 @@ def bwrap_arguments(
         "--bind", str(workdir), "/work",
         "--perms", "0444", "--ro-bind-data", str(fds["script"]), SCRIPT_PATH,
         "--perms", "0444", "--ro-bind-data", str(fds["inputs"]), INPUTS_PATH,
+        # A read-only mount does not stop connect() to a socket on it.
+        *(["--ro-bind", str(channel), CHANNEL_PATH] if channel is not None else []),
         # bwrap's root is a tmpfs that the script could otherwise fill with files
         # (memory that no rlimit counts). Remounts do not recurse: /work, /tmp and
         # /dev/shm stay writable.
@@ -187,7 +192,8 @@ def bwrap_arguments(
         "--chdir", "/work",
         "--seccomp", str(fds["seccomp"]),
     ]
-    for key, value in {**BASE_ENV, **env}.items():
+    channel_env = {"OMEGRAPH_CHANNEL": CHANNEL_PATH} if channel is not None else {}
+    for key, value in {**BASE_ENV, **channel_env, **env}.items():
         args += ["--setenv", key, value]
     bootstrap = _BOOTSTRAP.format(site=site, script=SCRIPT_PATH, exit_memory=EXIT_MEMORY,
                                   started=fds["started"])
@@ -260,12 +266,16 @@ def run_sandboxed(
     runtime: SandboxRuntime | None = None,
     env: Mapping[str, str] | None = None,
     uids: range = DEFAULT_UIDS,
+    channel: Path | None = None,
 ) -> SandboxResult:
     """Run ``script_path`` in the sandbox with ``workdir`` as its writable ``/work``.
 
     ``workdir`` must be reachable by an unprivileged uid (every parent ``o+x``); it is
     handed to the run's uid, one of ``uids`` that no other run holds (when this process
     is root). The script reads its inputs from ``$OMEGRAPH_INPUTS``.
+    ``channel`` is the listening socket of a :class:`sandbox.channel.Channel` inside
+    ``workdir``: it is handed to the run's uid (mode 0600) and bound at ``CHANNEL_PATH``,
+    which ``$OMEGRAPH_CHANNEL`` names.
     Raises :class:`SandboxUnavailable` or :class:`SandboxSetupError` when the script
     could not be started; anything the script does is reported in the result.
 
@@ -278,12 +288,21 @@ def run_sandboxed(
     workdir = workdir.resolve()
     if not all(parent.stat().st_mode & 0o001 for parent in workdir.parents):
         raise SandboxUnavailable(f"{workdir}: a parent directory is not traversable (o+x)")
+    if channel is not None:
+        channel = channel.absolute()
+        if not channel.parent.resolve().is_relative_to(workdir) or channel.is_symlink():
+            raise ValueError(f"the channel {channel} must be a socket inside {workdir}")
     script = script_path.read_bytes()
     with sandbox_user(uids) as user:
         if user.switch:
             os.chown(workdir, user.uid, user.gid)
+            if channel is not None:
+                os.chown(channel, user.uid, user.gid)
         os.chmod(workdir, 0o700)
-        return _launch(runtime, workdir, limits, env or {}, script, inputs_json, user)
+        if channel is not None:
+            os.chmod(channel, 0o600)
+        return _launch(runtime, workdir, limits, env or {}, script, inputs_json, user,
+                       channel)
 
 
 def _launch(
@@ -294,6 +313,7 @@ def _launch(
     script: bytes,
     inputs_json: str,
     user: SandboxUser,
+    channel: Path | None = None,
 ) -> SandboxResult:
     started_read, started_write = os.pipe()
     fds = {
@@ -305,7 +325,7 @@ def _launch(
     started = time.monotonic()
     try:
         process = subprocess.Popen(  # noqa: S603 - argv built above, no shell
-            bwrap_arguments(runtime, workdir, limits, env, fds),
+            bwrap_arguments(runtime, workdir, limits, env, fds, channel),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             pass_fds=tuple(fds.values()), process_group=0, close_fds=True,
             preexec_fn=_rlimit_setter(limits),

@@ -39,6 +39,8 @@ from pathlib import Path
 # file on the host belongs to these uids and no other process runs as them.
 DEFAULT_UIDS = range(1_900_000_000, 1_900_000_256)
 LOCK_DIRECTORY = Path("/run/omegraph-sandbox")
+# The directory holding the ``omegraph_script`` package that scripts import.
+CLIENT_LIBRARY = Path(__file__).resolve().parent / "client"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -78,6 +80,8 @@ def default_runtime() -> SandboxRuntime:
         )
     paths = sysconfig.get_paths()
     site = tuple(dict.fromkeys(Path(paths[key]).resolve() for key in ("purelib", "platlib")))
+    # The script API (``import omegraph_script``), bound read-only like the packages.
+    site += (CLIENT_LIBRARY,)
     unreachable = [str(p) for p in site if not world_reachable(p)]
     if unreachable:
         raise SandboxUnavailable(f"site-packages not readable by other uids: {unreachable}")
