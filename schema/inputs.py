@@ -64,7 +64,7 @@ def _text(value: str | None, field: str) -> str | None:
     return value
 
 
-def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
+def aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         raise Invalid("datetimes need a timezone, e.g. 2026-01-01T00:00:00Z", field)
     return value
@@ -88,8 +88,8 @@ def object_filter(spec: ObjectFilter | None) -> ListFilter:
         tag_id=parse_typed_id(spec.tag, "Annotation", "filter.tag") if spec.tag else None,
         tag_text=_text(spec.tag_text, "filter.tagText"),
         key_value=key_value,
-        created_after=_aware(spec.created_after, "filter.createdAfter"),
-        created_before=_aware(spec.created_before, "filter.createdBefore"),
+        created_after=aware(spec.created_after, "filter.createdAfter"),
+        created_before=aware(spec.created_before, "filter.createdBefore"),
     )
 
 
@@ -102,6 +102,6 @@ def annotation_filter(spec: AnnotationFilter | None) -> ListFilter:
         annotation_kind=_text(spec.kind, "filter.kind"),
         namespace=_text(spec.namespace, "filter.namespace"),
         name_contains=_text(spec.text_contains, "filter.textContains"),
-        created_after=_aware(spec.created_after, "filter.createdAfter"),
-        created_before=_aware(spec.created_before, "filter.createdBefore"),
+        created_after=aware(spec.created_after, "filter.createdAfter"),
+        created_before=aware(spec.created_before, "filter.createdBefore"),
     )

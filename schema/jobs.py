@@ -14,7 +14,7 @@ from resolvers.ids import parse_typed_id
 from schema.base import OwnedObject, computed, loaded, ome_type, ready
 from schema.connections import Connection
 from schema.context import Info
-from schema.inputs import Sort
+from schema.inputs import Sort, aware
 from schema.listing import list_connection
 from schema.ome import Fileset, Image, OriginalFile
 from schema.scalars import Long
@@ -127,7 +127,8 @@ def job_filter(value: JobFilter | None, kind: str | None) -> ListFilter:
     return ListFilter(
         owner_id=parse_typed_id(value.owner, "Experimenter", "filter.owner")
         if value.owner else None,
-        created_after=value.created_after, created_before=value.created_before,
+        created_after=aware(value.created_after, "filter.createdAfter"),
+        created_before=aware(value.created_before, "filter.createdBefore"),
         job_kind=kind, job_states=states)
 
 

@@ -231,3 +231,15 @@ def test_other_users_cannot_subscribe_to_a_job_they_cannot_see(
         assert message["type"] in ("next", "error")
         errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
         assert "not found" in errors[0]["message"]
+
+
+def test_job_filters_refuse_datetimes_without_a_timezone(
+        importer: Importer, alice: Member) -> None:
+    errors = importer.api.errors(
+        '{ jobs(filter: {createdBefore: "2026-01-01T00:00:00"}) { totalCount } }', alice.token)
+    assert errors[0]["extensions"]["code"] == "INVALID"
+    assert errors[0]["extensions"]["field"] == "filter.createdBefore"
+    found = importer.api.data(
+        '{ imports(filter: {createdBefore: "2999-01-01T00:00:00Z", status: [DONE]}) '
+        '{ totalCount } }', alice.token)
+    assert found["imports"]["totalCount"] == 0
