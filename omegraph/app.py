@@ -34,6 +34,8 @@ from web.files import download_fileset, download_original, get_thumbnail
 from web.graphiql import STATIC_DIR
 from web.graphql import GraphQLApp
 from web.headers import SecurityHeadersMiddleware
+from web.tiles import open_sources
+from web.tiles import routes as render_routes
 from web.uploads import upload
 
 log = logging.getLogger("omegraph")
@@ -107,6 +109,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
         if watcher is not None:
             watcher.stop()
         jobs.stop()
+        _app.state.render_sources.close()
         if owns_engine:
             engine.dispose()
 
@@ -126,6 +129,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
         Route("/files/originals/{id:int}", download_original),
         Route("/files/filesets/{id:int}.zip", download_fileset),
         Route("/thumbnails/{id:int}", get_thumbnail),
+        # Rendered tiles and regions (signed URLs from Image.rendering, or the session).
+        *render_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
     middleware = [
@@ -138,6 +143,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app.state.settings = settings
     app.state.engine = engine
     app.state.jobs = jobs
+    app.state.render_sources = open_sources(settings)
     app.state.signer = Signer(load_or_create_key(settings.secret_key, settings.data_dir))
     return app
 

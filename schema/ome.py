@@ -14,6 +14,7 @@ from schema.connections import Connection
 from schema.context import Info
 from schema.inputs import ObjectFilter, Sort, object_filter
 from schema.listing import list_connection
+from schema.rendering import Rendering, image_rendering
 from store import models
 
 
@@ -131,6 +132,12 @@ class Image(Annotated):
                                   "longest side 96 by default); works without credentials.")
     def thumbnail_url(self, root: strawberry.Parent[Any], info: Info) -> str:
         return info.context.signed(f"/thumbnails/{root.id}")
+
+    @strawberry.field(description="How you see the image (your settings, else its owner's, "
+                                  "else the defaults) and signed URLs to fetch it rendered; "
+                                  "null while it has no pixels.")
+    async def rendering(self, root: strawberry.Parent[Any], info: Info) -> Rendering | None:
+        return await image_rendering(info, root.id)
 
 
 @strawberry.type(description="A length or time with its unit (OME unit symbols, e.g. µm, s).")

@@ -34,6 +34,7 @@ from store.dropbox import DropboxFile, DropboxState
 from store.imports import ImportFile, ImportFileState
 from store.jobs import Job, JobState
 from store.pixels import Channel, OriginalFile, Pixels, PyramidState
+from store.rendering import RenderingSettings
 from store.rois import Roi, Shape, ShapeKind
 from store.security import ApiToken, AuditEvent, LoginFailure, Privilege
 
@@ -82,6 +83,7 @@ __all__ = [
     "Project",
     "ProjectDatasetLink",
     "PyramidState",
+    "RenderingSettings",
     "Roi",
     "Screen",
     "ScreenPlateLink",

@@ -6,8 +6,9 @@ from schema.mutations.accounts import AccountMutations
 from schema.mutations.annotations import AnnotationMutations
 from schema.mutations.imports import ImportMutations
 from schema.mutations.objects import ObjectMutations
+from schema.mutations.rendering import RenderingMutations
 from schema.mutations.security import SecurityMutations
 
 Mutation = merge_types(
     "Mutation", (AccountMutations, ObjectMutations, AnnotationMutations, SecurityMutations,
-                 ImportMutations))
+                 ImportMutations, RenderingMutations))
