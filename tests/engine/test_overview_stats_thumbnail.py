@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ from PIL import Image
 
 from engine.metadata import rgba_to_int
 from engine.overview import band_rows, block_mean, read_overview, reduce_factor
-from engine.readers import open_image_file
-from engine.readers.base import ImageSource
 from engine.stats import channel_stats, overview_side, sample_planes
 from engine.thumbnail import (
     channel_colors,
@@ -27,34 +24,7 @@ from engine.thumbnail import (
     render_thumbnail,
     thumbnail_shape,
 )
-
-Opener = Callable[[Path], ImageSource]
-
-
-@pytest.fixture
-def opened() -> Iterator[Opener]:
-    """open_image_file, closing every source at teardown."""
-    sources: list[ImageSource] = []
-
-    def open_(path: Path) -> ImageSource:
-        sources.append(open_image_file(path))
-        return sources[-1]
-
-    yield open_
-    for source in sources:
-        source.close()
-
-
-def reference_mean(plane: np.ndarray, factor: int) -> np.ndarray:
-    """Block mean by another route: NaN padding + nanmean in float64, ints floor(m+0.5)."""
-    h, w = plane.shape
-    out_h, out_w = math.ceil(h / factor), math.ceil(w / factor)
-    padded = np.full((out_h * factor, out_w * factor), np.nan)
-    padded[:h, :w] = plane
-    means = np.nanmean(padded.reshape(out_h, factor, out_w, factor), axis=(1, 3))
-    if plane.dtype.kind == "f":
-        return means.astype(plane.dtype)
-    return np.floor(means + 0.5).astype(plane.dtype)
+from tests.engine.pixels import Opener, reference_mean
 
 
 def random(shape: tuple[int, ...], dtype: str, seed: int = 3) -> np.ndarray:

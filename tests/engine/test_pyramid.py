@@ -4,8 +4,6 @@ pixels, and a failure leaves nothing behind."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +19,9 @@ from engine.pyramid import (
     needs_pyramid,
     pyramid_levels,
 )
-from engine.readers import Region, open_image_file
+from engine.readers import Region
 from engine.readers.base import ImageSource
-
-
-def reference_mean(plane: np.ndarray, factor: int = 2) -> np.ndarray:
-    """Block mean by another route: NaN padding + nanmean in float64, ints floor(m+0.5)."""
-    h, w = plane.shape
-    out_h, out_w = math.ceil(h / factor), math.ceil(w / factor)
-    padded = np.full((out_h * factor, out_w * factor), np.nan)
-    padded[:h, :w] = plane
-    means = np.nanmean(padded.reshape(out_h, factor, out_w, factor), axis=(1, 3))
-    if plane.dtype.kind == "f":
-        return means.astype(plane.dtype)
-    return np.floor(means + 0.5).astype(plane.dtype)
+from tests.engine.pixels import Opener, reference_mean
 
 
 def make_data(shape: tuple[int, ...], dtype: str, seed: int = 1) -> np.ndarray:
@@ -51,22 +38,6 @@ def write_source(path: Path, data: np.ndarray, **metadata: Any) -> Path:
                      metadata={"axes": "TCZYX", **metadata})
     return path
 
-
-Opener = Callable[[Path], ImageSource]
-
-
-@pytest.fixture
-def opened() -> Iterator[Callable[[Path], ImageSource]]:
-    """open_image_file, closing every source at teardown."""
-    sources: list[ImageSource] = []
-
-    def open_(path: Path) -> ImageSource:
-        sources.append(open_image_file(path))
-        return sources[-1]
-
-    yield open_
-    for source in sources:
-        source.close()
 
 
 def read_all(source: ImageSource, level: int) -> dict[tuple[int, int, int], np.ndarray]:

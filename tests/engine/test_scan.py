@@ -4,7 +4,6 @@ percentiles and extrema, channel_stats + read_overview, and the reading thumbnai
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,27 +12,13 @@ import tifffile
 
 from engine.kernels.scan import finish_integer
 from engine.overview import block_mean, read_overview
-from engine.readers import open_image_file
-from engine.readers.base import ImageSource
 from engine.scan import _Grid, _Tally, scan_channel, warm_up
 from engine.stats import ChannelStats, channel_stats
 from engine.thumbnail import overview_side, render_thumbnail
+from tests.engine.pixels import Opener
 
-Opener = Callable[[Path], ImageSource]
 DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"]
 
-
-@pytest.fixture
-def opened() -> Iterator[Opener]:
-    sources: list[ImageSource] = []
-
-    def open_(path: Path) -> ImageSource:
-        sources.append(open_image_file(path))
-        return sources[-1]
-
-    yield open_
-    for source in sources:
-        source.close()
 
 
 def random(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
