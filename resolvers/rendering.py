@@ -8,8 +8,9 @@ may view an image may keep their own settings of it, as in OMERO.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import select
@@ -234,41 +235,43 @@ def copy(db: Session, actor: Actor, source_id: int, target_ids: Sequence[int]) -
     """The settings the actor sees on ``source_id`` saved as theirs on every target that fits;
     the others are reported (field ``to.<index>``) and left alone."""
     settings = rendering(db, actor, source_id, "from").settings
-    done: list[int] = []
-    errors: list[DomainError] = []
-    for index, target_id in enumerate(target_ids):
-        field = f"to.{index}"
+
+    def fitted(image: Any, meta: Any, _stats: Any) -> RenderSettings:
         try:
-            image = _visible_image(db, actor, target_id, field)
-            meta, _stats = image_metadata(db, image, _pixels(db, image, field))
-            fitted = _fitted(settings, meta)
+            return _fitted(settings, meta)
         except InvalidRenderSettings as exc:
-            errors.append(Invalid(str(exc), field))
-            continue
-        except DomainError as exc:
-            errors.append(exc)
-            continue
-        _keep(db, actor, target_id, fitted)
-        done.append(target_id)
-    db.commit()
-    return BatchResult([rendering(db, actor, image_id) for image_id in done], errors)
+            raise Invalid(str(exc)) from exc
+
+    return _save_each(db, actor, target_ids, "to", fitted)
 
 
 def apply_owners(db: Session, actor: Actor, image_ids: Sequence[int]) -> BatchResult:
     """Each image's owner's settings (or the defaults) saved as the actor's own."""
+
+    def owners(image: Any, meta: Any, stats: Any) -> RenderSettings:
+        defaults = defaults_from(meta, stats)
+        return _stored(db, image, meta, defaults, image.owner_id) or defaults
+
+    return _save_each(db, actor, image_ids, "images", owners)
+
+
+def _save_each(db: Session, actor: Actor, image_ids: Sequence[int], field: str,
+               choose: Callable[[Any, Any, Any], RenderSettings]) -> BatchResult:
+    """Save ``choose(image, meta, stats)`` as the actor's settings of each image; an image
+    that fails is reported with field ``<field>.<index>`` and the others go on."""
     done: list[int] = []
     errors: list[DomainError] = []
     for index, image_id in enumerate(image_ids):
-        field = f"images.{index}"
+        at = f"{field}.{index}"
         try:
-            image = _visible_image(db, actor, image_id, field)
-            meta, stats = image_metadata(db, image, _pixels(db, image, field))
-            defaults = defaults_from(meta, stats)
-            owners = _stored(db, image, meta, defaults, image.owner_id) or defaults
+            image = _visible_image(db, actor, image_id, at)
+            meta, stats = image_metadata(db, image, _pixels(db, image, at))
+            chosen = choose(image, meta, stats)
         except DomainError as exc:
+            exc.field = exc.field or at
             errors.append(exc)
             continue
-        _keep(db, actor, image_id, owners)
+        _keep(db, actor, image_id, chosen)
         done.append(image_id)
     db.commit()
     return BatchResult([rendering(db, actor, image_id) for image_id in done], errors)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,7 @@ def derive_images(run: JobRun, image_ids: list[int]) -> None:
 
 
 def derive_image(db: Session, repository: Repository, settings: Settings, image_id: int, *,
-                 stats: bool, on_stats: Callable[[], object] | None = None,
+                 stats: bool,
                  sources: SourceCache | None = None) -> None:
     """(Re)compute an image's channel statistics (if ``stats``) and its thumbnail; committed.
     ``sources`` shares opened files between the images of one job."""
@@ -98,8 +97,6 @@ def derive_image(db: Session, repository: Repository, settings: Settings, image_
                 channel.stats_low, channel.stats_high = found.low, found.high
             overviews = [scan.overview for scan in scans]
         db.commit()
-        if on_stats is not None:
-            on_stats()
         windows = [(ch.stats_low or 0.0, ch.stats_high or 0.0) for ch in channels]
         rgb = render_thumbnail(source, series, size=size, windows=windows,
                                overviews=overviews)

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from engine.errors import CorruptFile, ImageTooLarge, UnsupportedFormat
 from engine.metadata import ImageMetadata, PlateInfo
+from engine.readers import open_fileset
 from resolvers.actor import Actor
 from resolvers.imports import derive, undo
 from resolvers.imports.parallel import in_parallel
 from resolvers.imports.plates import add_plates, plate_series
 from resolvers.imports.requests import DuplicatePolicy
 from resolvers.imports.rows import Owner, add_image, image_name
-from resolvers.imports.source import open_files
 from resolvers.jobs.runner import JobCancelled, JobFailed, JobRun, LeaseLost
 from resolvers.permissions import Action, can, read_filter
 from resolvers.sessions import load_actor
@@ -229,7 +229,7 @@ def _duplicates(run: JobRun) -> list[dict[str, Any]]:
 
 def _parse(run: JobRun, stored: list[Stored]) -> Parsed:
     paths = [run.env.repository.root / item.file.path for item in stored]
-    source = open_files(paths, derive.reader_limits(run.env.settings))
+    source = open_fileset(paths, derive.reader_limits(run.env.settings))
     try:
         images = list(source.images)
         position = {path: index for index, path in enumerate(paths)}

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.readers import ImageSource, Limits
-from engine.readers.fileset import FilesetSource, open_fileset
+from engine.readers.fileset import open_fileset
 from store.containers import Image
 from store.pixels import OriginalFile, Pixels, PyramidState
 from store.repository import Repository
-
-
-def open_files(paths: Sequence[Path], limits: Limits) -> FilesetSource:
-    """The images of a fileset's files (multi-file OME-TIFFs joined), numbered across them."""
-    return open_fileset(paths, limits)
 
 
 def open_image(db: Session, repository: Repository, image: Image, limits: Limits,
